@@ -1,0 +1,1 @@
+"""Alembic migrations for monitor.storage.models; shipped inside the package."""
