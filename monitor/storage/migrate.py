@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -13,6 +14,14 @@ from sqlalchemy.exc import OperationalError
 import migrations
 from monitor.errors import DatabaseUnavailable
 from monitor.storage.database import Database, mask_url
+
+# Tables owned by other libraries (APScheduler's job store) are not ours to migrate.
+FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic filter: leave other libraries' tables alone."""
+    return not (type_ == "table" and name in FOREIGN_TABLES)
 
 
 def alembic_config(url: str) -> Config:
