@@ -50,3 +50,11 @@ class Rule(ABC):
     @abstractmethod
     def check(self, post: PostContext, analysis: Analysis) -> list[Finding]:
         """The findings of this rule on one post; empty when the post complies."""
+
+    def needs_ner(self, post: PostContext, analysis: Analysis) -> bool:
+        """Whether names or places from the costly NER could change this rule's result here.
+
+        ``analysis`` holds the cheap (pattern-only) entities. The scanner skips NER for a post
+        when no enabled rule needs it; answering True is always safe, only slower.
+        """
+        return True
