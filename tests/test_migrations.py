@@ -7,8 +7,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from monitor.storage import migrate
-from monitor.storage.migrate import include_object
 from monitor.storage.database import Database
+from monitor.storage.migrate import include_object
 from monitor.storage.models import Base
 
 

@@ -8,9 +8,6 @@ traceback: configuration errors exit 2, everything else that fails exits 1.
 from __future__ import annotations
 
 import importlib
-import sys
-
-import click
 
 from monitor.cli.common import cli
 
@@ -22,15 +19,13 @@ _COMMAND_MODULES = [
 ]
 
 
-def _register() -> None:
-    for name in _COMMAND_MODULES:
-        importlib.import_module(name)
+for _name in _COMMAND_MODULES:
+    importlib.import_module(_name)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    _register()
     cli.main(args=argv, prog_name="social-monitor", standalone_mode=True)
 
 
-__all__ = ["cli", "click", "main", "sys"]
+__all__ = ["cli", "main"]

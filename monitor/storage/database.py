@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.config import Settings
@@ -74,6 +74,11 @@ class Database:
                 yield session
         except OperationalError as exc:
             raise DatabaseUnavailable(self._describe(exc)) from None
+        except ProgrammingError as exc:
+            # PostgreSQL reports a missing table as a programming error (UndefinedTable).
+            if "does not exist" in str(exc.orig):
+                raise DatabaseUnavailable(self._describe(exc)) from None
+            raise
 
     def check(self) -> None:
         """Raise DatabaseUnavailable unless the database answers and is migrated."""
@@ -87,9 +92,9 @@ class Database:
                 f"database {self.masked_url} is not initialized: run `social-monitor db upgrade`"
             )
 
-    def _describe(self, exc: OperationalError) -> str:
+    def _describe(self, exc: DBAPIError) -> str:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "unreachable"
-        if "no such table" in reason or "does not exist" in reason and "relation" in reason:
+        if "no such table" in reason or ("relation" in reason and "does not exist" in reason):
             return (
                 f"database {self.masked_url} is not initialized or is out of date: "
                 "run `social-monitor db upgrade`"

@@ -19,7 +19,9 @@ from monitor.storage.database import Database, mask_url
 FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
 
 
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
     """Alembic filter: leave other libraries' tables alone."""
     return not (type_ == "table" and name in FOREIGN_TABLES)
 

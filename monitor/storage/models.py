@@ -8,7 +8,7 @@ so a new value never needs a database type migration.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -69,11 +69,14 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
 
 
 class StaffMember(Base):
-    """A person whose professional accounts are monitored. Never deleted: offboarding deactivates."""
+    """A person whose accounts are monitored. Never deleted: offboarding deactivates."""
 
     __tablename__ = "staff"
 
