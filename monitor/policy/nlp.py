@@ -1,0 +1,247 @@
+"""Presidio and spaCy, built explicitly, loaded once per process, never downloading anything.
+
+Importing this module first sets tldextract's environment (no public suffix list download, a
+cache in a writable folder): presidio's email recognizer reads it at import time. Every module
+that imports presidio imports this one before.
+
+Two engines, both presidio ``AnalyzerEngine`` objects:
+
+* the **pattern engine** runs presidio's predefined pattern recognizers, its medical ones and
+  ours (``recognizers.py``) over artifacts from spaCy's rule-based English tokenizer alone
+  (no model, no NER). Context words are matched against lower-cased tokens with presidio's
+  substring matching, so "phones" still supports "phone". It never loads the spaCy model.
+* the **NER engine** wraps the configured spaCy pipeline (``settings.policy.spacy_model``) with
+  an explicit ``ner_model_configuration`` (presidio's label mapping and ignore list, without
+  which ORGANIZATION floods in) and presidio's ``SpacyRecognizer``. Only the ``ner`` component
+  runs (it has its own embedding layer); the tagger, parser and lemmatizer are not needed
+  because context boosts come from the pattern engine.
+
+Results of the pattern engine never depend on the model, so a post's pattern entities are the
+same whether or not NER ran on it: NER only ever adds PERSON, LOCATION, DATE_TIME and NRP.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+
+def _offline_environment() -> None:
+    os.environ["TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"] = ""
+    if not os.environ.get("TLDEXTRACT_CACHE"):
+        cache = Path(tempfile.gettempdir()) / "social-monitor" / "tldextract"
+        os.environ["TLDEXTRACT_CACHE"] = str(cache)
+
+
+_offline_environment()
+
+import spacy  # noqa: E402
+from presidio_analyzer import (  # noqa: E402
+    AnalyzerEngine,
+    EntityRecognizer,
+    RecognizerRegistry,
+    RecognizerResult,
+)
+from presidio_analyzer.nlp_engine import (  # noqa: E402
+    NlpArtifacts,
+    NlpEngine,
+    NlpEngineProvider,
+)
+from presidio_analyzer.predefined_recognizers import SpacyRecognizer  # noqa: E402
+
+from monitor.errors import MonitorError  # noqa: E402
+
+LANGUAGE = "en"
+
+# presidio's conf/spacy.yaml, spelled out so nothing depends on presidio's default files.
+NER_MODEL_CONFIGURATION: dict[str, Any] = {
+    "model_to_presidio_entity_mapping": {
+        "PER": "PERSON",
+        "PERSON": "PERSON",
+        "NORP": "NRP",
+        "FAC": "LOCATION",
+        "LOC": "LOCATION",
+        "GPE": "LOCATION",
+        "LOCATION": "LOCATION",
+        "ORG": "ORGANIZATION",
+        "ORGANIZATION": "ORGANIZATION",
+        "DATE": "DATE_TIME",
+        "TIME": "DATE_TIME",
+    },
+    "low_confidence_score_multiplier": 0.4,
+    "low_score_entity_names": [],
+    "labels_to_ignore": [
+        "ORG",
+        "ORGANIZATION",
+        "CARDINAL",
+        "EVENT",
+        "LANGUAGE",
+        "LAW",
+        "MONEY",
+        "ORDINAL",
+        "PERCENT",
+        "PRODUCT",
+        "QUANTITY",
+        "WORK_OF_ART",
+    ],
+}
+
+# Entity types only the NER engine produces (after the mapping and ignore list above).
+NER_ENTITIES = ("PERSON", "LOCATION", "DATE_TIME", "NRP")
+
+# Recognizers of presidio's default registry that need NER or a model we do not ship.
+_NOT_PATTERN_RECOGNIZERS = {"SpacyRecognizer", "StanzaRecognizer", "TransformersRecognizer"}
+
+
+class ModelNotAvailable(MonitorError):
+    """The configured spaCy model is not installed; it is never downloaded at run time."""
+
+    exit_code = 2
+
+
+class TokenizerNlpEngine(NlpEngine):
+    """A presidio NLP engine that only tokenizes (spaCy's rule-based English tokenizer).
+
+    Lemmas are the lower-cased tokens: enough for presidio's substring context matching, at a
+    small fraction of the cost of a statistical pipeline. It recognizes no entities.
+    """
+
+    engine_name = "tokenizer"
+    is_available = True
+
+    def __init__(self) -> None:
+        self.nlp: dict[str, Any] | None = None
+
+    def load(self) -> None:
+        self.nlp = {LANGUAGE: spacy.blank(LANGUAGE)}
+
+    def is_loaded(self) -> bool:
+        return self.nlp is not None
+
+    def _blank(self) -> Any:
+        if self.nlp is None:
+            self.load()
+        assert self.nlp is not None
+        return self.nlp[LANGUAGE]
+
+    def process_text(self, text: str, language: str) -> NlpArtifacts:
+        doc = self._blank().make_doc(text)
+        return NlpArtifacts(
+            entities=[],
+            tokens=doc,
+            tokens_indices=[t.idx for t in doc],
+            lemmas=[t.lower_ for t in doc],
+            nlp_engine=self,
+            language=language,
+            scores=[],
+        )
+
+    def process_batch(  # type: ignore[no-untyped-def]
+        self, texts, language, batch_size=1, n_process=1, as_tuples=False, **kwargs
+    ):
+        for text in texts:
+            yield text, self.process_text(str(text), language)
+
+    def is_stopword(self, word: str, language: str) -> bool:
+        return bool(self._blank().vocab[word].is_stop)
+
+    def is_punct(self, word: str, language: str) -> bool:
+        return bool(self._blank().vocab[word].is_punct)
+
+    def get_supported_entities(self) -> list[str]:
+        return []
+
+    def get_supported_languages(self) -> list[str]:
+        return [LANGUAGE]
+
+
+def pattern_registry() -> RecognizerRegistry:
+    """Presidio's predefined English pattern recognizers, its medical ones and ours."""
+    from monitor.policy.recognizers import custom_recognizers, shipped_medical_recognizers
+
+    registry = RecognizerRegistry(supported_languages=[LANGUAGE])
+    registry.load_predefined_recognizers(languages=[LANGUAGE])
+    for name in _NOT_PATTERN_RECOGNIZERS:
+        registry.remove_recognizer(name)
+    for recognizer in shipped_medical_recognizers() + custom_recognizers():
+        registry.add_recognizer(recognizer)
+    return registry
+
+
+@lru_cache(maxsize=1)
+def pattern_engine() -> AnalyzerEngine:
+    """The pattern-only analyzer engine (no model), built once per process."""
+    nlp_engine = TokenizerNlpEngine()
+    nlp_engine.load()
+    return AnalyzerEngine(
+        registry=pattern_registry(),
+        nlp_engine=nlp_engine,
+        supported_languages=[LANGUAGE],
+    )
+
+
+def provider_configuration(model: str) -> dict[str, Any]:
+    """The explicit ``NlpEngineProvider`` configuration for a spaCy model name or path."""
+    return {
+        "nlp_engine_name": "spacy",
+        "models": [{"lang_code": LANGUAGE, "model_name": model}],
+        "ner_model_configuration": NER_MODEL_CONFIGURATION,
+    }
+
+
+def _check_installed(model: str) -> None:
+    if not (spacy.util.is_package(model) or Path(model).exists()):
+        raise ModelNotAvailable(
+            f"spaCy model {model!r} is not installed (set [policy] spacy_model to an installed "
+            "package name or a model folder; models are never downloaded at run time)"
+        )
+
+
+@lru_cache(maxsize=2)
+def spacy_nlp_engine(model: str) -> Any:
+    """presidio's spaCy NLP engine for ``model``, loaded once per process and model."""
+    _check_installed(model)
+    engine = NlpEngineProvider(nlp_configuration=provider_configuration(model)).create_engine()
+    return engine
+
+
+class NerEngine:
+    """Names, places, dates and nationalities from the spaCy model, through presidio.
+
+    ``analyze_many`` batches texts through ``nlp.pipe`` with every component but ``ner``
+    disabled; ``analyze_one`` runs the same on a single text (for the no-shortcut mode).
+    """
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.nlp_engine = spacy_nlp_engine(model)
+        self.nlp = self.nlp_engine.nlp[LANGUAGE]
+        self.disabled = [name for name in self.nlp.pipe_names if name != "ner"]
+        self.recognizer = SpacyRecognizer(
+            supported_language=LANGUAGE,
+            supported_entities=list(self.nlp_engine.get_supported_entities()),
+        )
+        self._entities = list(self.recognizer.supported_entities)
+
+    def _results(self, doc: Any) -> list[RecognizerResult]:
+        artifacts = self.nlp_engine._doc_to_nlp_artifact(doc, LANGUAGE)
+        results = self.recognizer.analyze(doc.text, self._entities, artifacts)
+        return list(EntityRecognizer.remove_duplicates(results))
+
+    def analyze_one(self, text: str) -> list[RecognizerResult]:
+        with self.nlp.select_pipes(disable=self.disabled):
+            doc = self.nlp(text)
+        return self._results(doc)
+
+    def analyze_many(self, texts: list[str], batch_size: int = 64) -> list[list[RecognizerResult]]:
+        docs = self.nlp.pipe(texts, batch_size=batch_size, disable=self.disabled)
+        return [self._results(doc) for doc in docs]
+
+
+@lru_cache(maxsize=2)
+def ner_engine(model: str) -> NerEngine:
+    """The NER engine for ``model``, built once per process."""
+    return NerEngine(model)

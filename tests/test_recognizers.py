@@ -1,0 +1,82 @@
+"""Text-to-spans tables for the custom recognizers, run through the pattern engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.policy.nlp import pattern_engine
+from monitor.policy.recognizers import CUSTOM_ENTITIES, custom_recognizers
+
+THRESHOLD = 0.35
+
+
+def _found(text: str, entity: str) -> list[str]:
+    results = pattern_engine().analyze(text, language="en", score_threshold=THRESHOLD)
+    return sorted(text[r.start : r.end] for r in results if r.entity_type == entity)
+
+
+@pytest.mark.parametrize(
+    ("entity", "text", "expected"),
+    [
+        ("MEDICAL_RECORD_NUMBER", "MRN 00482917 came back positive", ["00482917"]),
+        ("MEDICAL_RECORD_NUMBER", "pulled chart #4471823 for her", ["4471823"]),
+        ("MEDICAL_RECORD_NUMBER", "medical record no. 55102948 is wrong", ["55102948"]),
+        ("MEDICAL_RECORD_NUMBER", "Rx# 6012345 ready at the pharmacy", ["6012345"]),
+        ("MEMBER_ID", "member ID XJH4482017 on the card", ["XJH4482017"]),
+        ("MEMBER_ID", "his Medicare number is 1EG4-TE5-MK72", ["1EG4-TE5-MK72"]),
+        ("ACCOUNT_NUMBER", "acct # 55012873 still unpaid", ["55012873"]),
+        ("ACCOUNT_NUMBER", "claim no. 88120045 was denied", ["88120045"]),
+        ("ROOM_NUMBER", "my idiot patient in room 3", ["room 3"]),
+        ("ROOM_NUMBER", "the lady in bed 4 keeps ringing", ["bed 4"]),
+        ("ROOM_NUMBER", "ICU bed two is crashing", ["ICU bed two"]),
+        ("AGE", "82-year-old with a hip fracture", ["82-year-old"]),
+        ("AGE", "an eighty-two year old man fell", ["eighty-two year old"]),
+        ("AGE", "45F with chest pain", ["45F"]),
+        ("AGE", "82 yo in for a fall", ["82 yo"]),
+        ("AGE", "she is in her 80s and sharp", ["in her 80s"]),
+        ("RELATIONSHIP", "my neighbour's son came in today", ["my neighbour's son"]),
+        ("RELATIONSHIP", "guess who I saw: my kid's teacher", ["my kid's teacher"]),
+        ("RELATIONSHIP", "the lady in bed 4 keeps ringing", ["the lady in bed 4"]),
+        ("RELATIONSHIP", "a friend of mine finally got tested", ["a friend of mine"]),
+        ("CHART_PHOTO", "snapped a pic of his chart lol", ["pic of his chart"]),
+        ("CHART_PHOTO", "EHR screenshot attached", ["EHR screenshot"]),
+        ("CHART_PHOTO", "wild night [photo: census board]", ["[photo: census board]"]),
+    ],
+)
+def test_when_text_has_identifier_then_recognizer_reports_its_span(
+    entity: str, text: str, expected: list[str]
+) -> None:
+    assert set(expected) <= set(_found(text, entity))
+
+
+@pytest.mark.parametrize(
+    ("entity", "text"),
+    [
+        ("AGE", "a 300-year-old building downtown"),
+        ("AGE", "adults aged 65 and older should get the shot"),
+        ("AGE", "we raised $45M for the new wing"),
+        ("ROOM_NUMBER", "there is room for improvement"),
+        ("ROOM_NUMBER", "the waiting room is being repainted"),
+        ("MEDICAL_RECORD_NUMBER", "our patient portal launched in 2024"),
+        ("ACCOUNT_NUMBER", "follow our account for updates"),
+        ("MEMBER_ID", "ask about our plan options"),
+        ("RELATIONSHIP", "my shift was long and my feet hurt"),
+        ("CHART_PHOTO", "[photo: sunset over the lake]"),
+        ("CHART_PHOTO", "took a picture of the sunset"),
+    ],
+)
+def test_when_text_has_no_identifier_then_recognizer_stays_silent(entity: str, text: str) -> None:
+    assert _found(text, entity) == []
+
+
+def test_when_recognizers_are_built_then_each_reports_one_distinct_custom_entity() -> None:
+    entities = [r.supported_entities for r in custom_recognizers()]
+    assert all(len(e) == 1 for e in entities)
+    assert sorted(e[0] for e in entities) == sorted(CUSTOM_ENTITIES)
+
+
+def test_when_presidio_medical_recognizers_are_enabled_then_they_report_our_names() -> None:
+    names = {r.name: r.supported_entities[0] for r in pattern_engine().registry.recognizers}
+    assert names["UsHealthInsuranceMemberIdRecognizer"] == "MEMBER_ID"
+    assert names["UsClaimNumberRecognizer"] == "ACCOUNT_NUMBER"
+    assert "SpacyRecognizer" not in names
