@@ -7,19 +7,11 @@ from typing import Any
 from alembic import context
 from sqlalchemy import create_engine
 
+from monitor.storage.migrate import include_object
 from monitor.storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata
-
-# Tables owned by other libraries (APScheduler's job store) are not ours to migrate.
-FOREIGN_TABLES = {"apscheduler_jobs"}
-
-
-def include_object(
-    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
-) -> bool:
-    return not (type_ == "table" and name in FOREIGN_TABLES)
 
 
 def _configure(connection: Any) -> None:

@@ -15,15 +15,16 @@ import migrations
 from monitor.errors import DatabaseUnavailable
 from monitor.storage.database import Database, mask_url
 
-# Tables owned by other libraries (APScheduler's job store) are not ours to migrate.
-FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
+# Tables owned by other libraries (APScheduler's job stores, one per instance) are not ours.
+FOREIGN_TABLE_PREFIXES = ("apscheduler_jobs",)
 
 
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
-    """Alembic filter: leave other libraries' tables alone."""
-    return not (type_ == "table" and name in FOREIGN_TABLES)
+    """Alembic filter: leave other libraries' tables (and their indexes) alone."""
+    table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
+    return not (table or "").startswith(FOREIGN_TABLE_PREFIXES)
 
 
 def alembic_config(url: str) -> Config:
