@@ -48,7 +48,7 @@ class ActorMissing(MonitorError):
 def resolve_actor(settings: Settings, environ: Mapping[str, str] | None = None) -> str:
     """The reviewer: ``SOCIAL_MONITOR_ACTOR`` if set, else ``[review] actor``; never empty."""
     env = os.environ if environ is None else environ
-    actor = (env.get(ACTOR_ENV, "") or settings.review.actor).strip()
+    actor = env.get(ACTOR_ENV, "").strip() or settings.review.actor.strip()
     if not actor:
         raise ActorMissing(
             f"who is recording this? set ${ACTOR_ENV} (or [review] actor in the config) to "
