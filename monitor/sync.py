@@ -12,7 +12,8 @@ What it promises:
 - Transient and unexpected errors fail the run; the source is retried next cycle.
 - After a complete fetch, a reconcile pass asks the platform which recent posts it still shows
   and marks the others deleted, keeping their text and versions as evidence.
-- Direct messages are never stored for an account whose consent does not cover them.
+- Direct messages are never stored from a staff member's account whose consent does not
+  cover them.
 
 The service takes its connectors, clock and sleep by injection; it imports no SQL library.
 """
@@ -343,8 +344,9 @@ class SyncService:
         keep: list[FetchedPost] = []
         skipped = list(page.skipped)
         for post in page.posts:
-            if not ref.consent.covers(post.channel):
+            if row.staff_id is not None and not ref.consent.covers(post.channel):
                 # Outside the staff member's consent: not stored, not even as a skipped item.
+                # (Consent is a staff member's; practice-owned sources are the practice's own.)
                 skipped.append(
                     SkippedItem(
                         reason="direct message outside the account's consent scope",

@@ -531,16 +531,20 @@ def test_when_an_item_is_malformed_then_it_is_recorded_and_the_run_is_partial(
     assert len(stored(db)) == 4
 
 
-def test_when_direct_message_is_outside_consent_then_it_is_not_stored(db: Database) -> None:
+def test_when_direct_message_is_outside_staff_consent_then_it_is_not_stored(
+    db: Database,
+) -> None:
     fake, clock = FakeConnector(), Clock()
     public_only = add_source(db, "oli", consent="public")
     with_dms = add_source(db, "pat", consent="public_and_direct")
+    practice_page = add_source(db, "page", staff=False)
     fake.post(public_only, "dm1", "private words", channel=Channel.DIRECT)
     fake.post(with_dms, "dm2", "private words", channel=Channel.DIRECT)
+    fake.post(practice_page, "dm3", "message to the page", channel=Channel.DIRECT)
 
     service(db, fake, clock).run()
 
-    assert [p[0] for p in stored(db)] == ["dm2"]
+    assert [p[0] for p in stored(db)] == ["dm2", "dm3"]
     with db.session() as session:
         skipped = session.execute(select(SkippedRow.external_id, SkippedRow.raw)).all()
     assert [(s.external_id, s.raw) for s in skipped] == [("dm1", None)]

@@ -16,6 +16,8 @@ _COMMAND_MODULES = [
     "monitor.cli.config_cmd",
     "monitor.cli.database",
     "monitor.cli.admin",
+    "monitor.cli.sync",
+    "monitor.cli.digest",
 ]
 
 
