@@ -22,6 +22,7 @@ same whether or not NER ran on it: NER only ever adds PERSON, LOCATION, DATE_TIM
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from functools import lru_cache
@@ -50,7 +51,7 @@ from presidio_analyzer.nlp_engine import (  # noqa: E402
     NlpEngine,
     NlpEngineProvider,
 )
-from presidio_analyzer.predefined_recognizers import SpacyRecognizer  # noqa: E402
+from presidio_analyzer.predefined_recognizers import PhoneRecognizer, SpacyRecognizer  # noqa: E402
 
 from monitor.errors import MonitorError  # noqa: E402
 
@@ -92,8 +93,25 @@ NER_MODEL_CONFIGURATION: dict[str, Any] = {
 # Entity types only the NER engine produces (after the mapping and ignore list above).
 NER_ENTITIES = ("PERSON", "LOCATION", "DATE_TIME", "NRP")
 
-# Recognizers of presidio's default registry that need NER or a model we do not ship.
-_NOT_PATTERN_RECOGNIZERS = {"SpacyRecognizer", "StanzaRecognizer", "TransformersRecognizer"}
+# Recognizers of presidio's default registry left out: those that need NER or a model we do not
+# ship, and identifiers that never tie a person to a US practice's care (crypto wallets, IBANs,
+# MAC addresses, UUIDs, UK NHS numbers) but cost time on every post. ``UsBankRecognizer`` is
+# replaced by ``ACCOUNT_NUMBER``, which needs a label instead of matching any 8-17 digit run.
+_LEFT_OUT = {
+    "SpacyRecognizer",
+    "StanzaRecognizer",
+    "TransformersRecognizer",
+    "CryptoRecognizer",
+    "IbanRecognizer",
+    "MacAddressRecognizer",
+    "UuidRecognizer",
+    "NhsRecognizer",
+    "UsBankRecognizer",
+    "PhoneRecognizer",
+}
+# A US practice: national numbers are read as US/Canada (NANP); "+44 ..." still parses. Each
+# extra region costs a full parse of every candidate.
+PHONE_REGIONS = ("US",)
 
 
 class ModelNotAvailable(MonitorError):
@@ -163,9 +181,16 @@ def pattern_registry() -> RecognizerRegistry:
     from monitor.policy.recognizers import custom_recognizers, shipped_medical_recognizers
 
     registry = RecognizerRegistry(supported_languages=[LANGUAGE])
-    registry.load_predefined_recognizers(languages=[LANGUAGE])
-    for name in _NOT_PATTERN_RECOGNIZERS:
+    presidio_log = logging.getLogger("presidio-analyzer")
+    level = presidio_log.level
+    presidio_log.setLevel(logging.ERROR)  # one warning per non-English recognizer otherwise
+    try:
+        registry.load_predefined_recognizers(languages=[LANGUAGE])
+    finally:
+        presidio_log.setLevel(level)
+    for name in _LEFT_OUT:
         registry.remove_recognizer(name)
+    registry.add_recognizer(PhoneRecognizer(supported_regions=PHONE_REGIONS))
     for recognizer in shipped_medical_recognizers() + custom_recognizers():
         registry.add_recognizer(recognizer)
     return registry
