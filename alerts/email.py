@@ -85,13 +85,14 @@ class DeliveryReceipt:
 
 
 def build_email(message: RenderedMessage) -> EmailMessage:
-    """The MIME message: multipart/alternative with a UTF-8 text part and an HTML part."""
-    if not message.recipients:
-        raise PermanentDeliveryError("no recipients configured")
+    """The MIME message: multipart/alternative with a UTF-8 text part and an HTML part.
+
+    With no recipients (an outbox-only demo) the To header is the empty RFC 5322 group.
+    """
     email = EmailMessage(policy=SMTP_POLICY)
     email["Subject"] = message.subject
     email["From"] = message.from_address
-    email["To"] = ", ".join(message.recipients)
+    email["To"] = ", ".join(message.recipients) or "undisclosed-recipients:;"
     email["Date"] = format_datetime(message.date)
     email["Message-ID"] = message.message_id
     # RFC 3834: tells auto-responders not to answer.
@@ -164,6 +165,8 @@ class SmtpNotifier(Notifier):
         return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
 
     def send(self, message: RenderedMessage) -> DeliveryReceipt:
+        if not message.recipients:
+            raise PermanentDeliveryError("no recipients configured ([alerts.digest] recipients)")
         email = build_email(message)
         where = self.where
         try:

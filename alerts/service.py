@@ -96,13 +96,16 @@ def default_owner() -> str:
 
 
 class AlertService:
-    """Plans, renders and delivers digests and immediate alerts; parts injected for tests."""
+    """Plans, renders and delivers digests and immediate alerts; parts injected for tests.
+
+    Without a notifier it can still plan, preview and compose (nothing is sent).
+    """
 
     def __init__(
         self,
         db: Database,
         settings: Settings,
-        notifier: Notifier,
+        notifier: Notifier | None = None,
         *,
         renderer: Renderer | None = None,
         clock: Callable[[], datetime] | None = None,
@@ -257,9 +260,24 @@ class AlertService:
                     raise
         return None  # pragma: no cover - the loop returns or raises
 
+    def _cutoff(self, day: date, end: datetime) -> datetime:
+        """Findings stored before this instant are due in ``day``'s digest.
+
+        Today's digest, sent by the scheduler at ``send_at`` or by hand later, reports everything
+        stored until now; a past day's (a missed run caught up) stops at that day's send time,
+        leaving the rest to later digests.
+        """
+        now = self.clock()
+        return now if day >= self.today() else min(end, now)
+
+    def _check_day(self, day: date) -> None:
+        if day > self.today():
+            raise InvalidInput(f"{day.isoformat()} is in the future: a digest reports the past")
+
     def plan_daily(self, day: date | None = None, group: str = DEFAULT_GROUP) -> int:
         """Record the day's digest and its items if not yet recorded; return its id."""
         day = day or self.today()
+        self._check_day(day)
         period_key = day.isoformat()
         start, end = self.daily_period(day)
 
@@ -267,7 +285,7 @@ class AlertService:
             existing = self._find(session, DAILY, group, period_key)
             if existing is not None:
                 return existing.id
-            cutoff = min(end, self.clock())
+            cutoff = self._cutoff(day, end)
             new_ids, open_ids = self._daily_candidates(session, group, cutoff)
             digest = self._insert(
                 session,
@@ -463,12 +481,13 @@ class AlertService:
     def preview_daily(self, day: date | None = None, group: str = DEFAULT_GROUP) -> DigestView:
         """The day's digest as it is recorded, or as it would be planned now; writes nothing."""
         day = day or self.today()
+        self._check_day(day)
         with self.db.session() as session:
             existing = self._find(session, DAILY, group, day.isoformat())
             if existing is not None:
                 return self._view(session, existing)
             start, end = self.daily_period(day)
-            cutoff = min(end, self.clock())
+            cutoff = self._cutoff(day, end)
             new_ids, open_ids = self._daily_candidates(session, group, cutoff)
             return build_view(
                 self._input(
@@ -618,6 +637,8 @@ class AlertService:
                 return self._outcome(session, digest, status=busy)
         try:
             message = self.compose(digest_id)
+            if self.notifier is None:
+                raise DeliveryError("no notifier configured")
             receipt = self.notifier.send(message)
         except DeliveryError as exc:
             log.warning("digest %s not delivered: %s", digest_id, exc)
