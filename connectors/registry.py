@@ -20,6 +20,20 @@ def _jsonl(settings: Settings) -> Connector:
     return JsonlConnector()
 
 
+def _x(settings: Settings) -> Connector:
+    from connectors.x import XConnector
+
+    return XConnector(settings)
+
+
+def _facebook(settings: Settings) -> Connector:
+    from connectors.facebook import FacebookConnector
+
+    return FacebookConnector(settings)
+
+
 REGISTRY: Mapping[str, ConnectorFactory] = {
     "jsonl": _jsonl,
+    "x": _x,
+    "facebook": _facebook,
 }

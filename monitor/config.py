@@ -102,6 +102,8 @@ class FacebookSettings(_Section):
     max_retries: int = Field(default=4, ge=0, le=10)
     page_size: int = Field(default=100, ge=1, le=100)
     interval_minutes: int = Field(default=30, ge=1)
+    # Each pass re-reads posts this far before the previous pass, for comments added late.
+    comment_lookback_hours: int = Field(default=72, ge=0, le=24 * 90)
 
 
 class JsonlSettings(_Section):
