@@ -18,6 +18,7 @@ _COMMAND_MODULES = [
     "monitor.cli.admin",
     "monitor.cli.sync",
     "monitor.cli.digest",
+    "monitor.cli.policy_cmd",
 ]
 
 

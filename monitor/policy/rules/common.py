@@ -1,0 +1,203 @@
+"""What every rule shares: the settings-aware base class and small text cues.
+
+Rules are pure: they read a post, its analysis and the practice's policy settings, and return
+findings. Cues here are structural (who is addressed, who is speaking, whose health it is), so
+that rules generalize beyond the wording of any example.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import ClassVar
+
+from monitor.config import PolicySettings
+from monitor.domain import CLINICAL_ROLES, Author, Channel, Finding, PostContext, Role
+from monitor.policy.base import Analysis, Rule
+
+Span = tuple[int, int]
+
+
+class PolicyRule(Rule):
+    """A rule configured with the practice's ``[policy]`` settings.
+
+    ``needs_ner`` defaults to False: only rules that read PERSON or LOCATION entities override
+    it, so the scanner can skip the costly NER for most posts.
+    """
+
+    explanation: ClassVar[str]
+
+    def __init__(self, settings: PolicySettings) -> None:
+        self.settings = settings
+
+    def needs_ner(self, post: PostContext, analysis: Analysis) -> bool:
+        return False
+
+    def finding(self, spans: Iterable[Span], explanation: str | None = None) -> Finding:
+        """A finding of this rule over ``spans`` (merged, sorted), with the rule's severity."""
+        return Finding(
+            category=self.category,
+            severity=self.severity,
+            rule=self.id,
+            spans=merge_spans(spans),
+            explanation=explanation or self.explanation,
+        )
+
+
+def merge_spans(spans: Iterable[Span]) -> tuple[Span, ...]:
+    """Sorted spans with overlapping or touching ones merged."""
+    out: list[list[int]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            out.append([start, end])
+    return tuple((s, e) for s, e in out)
+
+
+def cue(*phrases: str) -> re.Pattern[str]:
+    """A case-insensitive pattern matching any phrase on word boundaries.
+
+    Phrases are regular expressions; spaces match any run of whitespace.
+    """
+    body = "|".join(p.replace(" ", r"\s+") for p in sorted(phrases, key=len, reverse=True))
+    return re.compile(rf"(?<![\w@#])(?:{body})(?![\w])", re.IGNORECASE)
+
+
+def spans_of(pattern: re.Pattern[str], text: str) -> list[Span]:
+    return [(m.start(), m.end()) for m in pattern.finditer(text)]
+
+
+def near(a: Span, b: Span, distance: int) -> bool:
+    """Whether two spans are within ``distance`` characters of each other."""
+    return a[0] - distance <= b[1] and b[0] - distance <= a[1]
+
+
+def near_any(span: Span, others: Sequence[Span], distance: int) -> bool:
+    return any(near(span, o, distance) for o in others)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def sentence_spans(text: str) -> list[Span]:
+    """Rough sentence spans (enough to keep a cue and its object together)."""
+    spans: list[Span] = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.start() > start:
+            spans.append((start, m.start()))
+        start = m.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
+
+
+_CREDENTIALS = re.compile(
+    r"(?<![\w])(?:MD|M\.D\.|DO|D\.O\.|RN|BSN|MSN|LPN|LVN|NP|FNP|FNP-C|APRN|CRNA|PA|PA-C|DNP|"
+    r"DDS|DMD|PharmD|RPh|LCSW|LPC|LMFT|PsyD|PhD|PT|DPT|OT|OTR|RT|RRT|CNA|CNM|MA|RD|RDN|DC)"
+    r"(?![\w])"
+)
+_CLINICAL_BIO = cue(
+    "nurse",
+    "physician",
+    "doctor",
+    "dr",
+    "surgeon",
+    "dentist",
+    "pharmacist",
+    "therapist",
+    "psychologist",
+    "psychiatrist",
+    "pediatrician",
+    "paediatrician",
+    "dermatologist",
+    "cardiologist",
+    "hygienist",
+    "midwife",
+    "paramedic",
+    "emt",
+    "clinician",
+    "practitioner",
+    "resident physician",
+    "medical resident",
+    "hospitalist",
+    "internist",
+    "ob-?gyn",
+    "provider",
+    "optometrist",
+    "chiropractor",
+    "dietitian",
+    "counselor",
+    "counsellor",
+    "np",
+    "rn",
+)
+
+
+def is_clinician(author: Author) -> bool:
+    """Whether the author writes as a clinician: by staff role, or credentials in the bio."""
+    role = author.role.strip().lower()
+    if role in {r.value for r in CLINICAL_ROLES}:
+        return True
+    if role and role in {r.value for r in Role} and role not in {"other", ""}:
+        return False  # a known non-clinical role is not overridden by the bio
+    return bool(_CREDENTIALS.search(author.bio) or _CLINICAL_BIO.search(author.bio))
+
+
+def is_private_channel(post: PostContext) -> bool:
+    return post.channel in (Channel.DIRECT, Channel.GROUP)
+
+
+def is_reply(post: PostContext) -> bool:
+    return post.channel in (Channel.COMMENT, Channel.DIRECT)
+
+
+_MENTION = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{2,}")
+_VOCATIVE = re.compile(r"^\s*(?:hi|hey|hello|dear)?\s*[A-Z][a-z]+\s*[,:—-]")
+
+
+def addressee_spans(text: str) -> list[Span]:
+    """@mentions, and a name opening the post as a vocative ("Jen, ...")."""
+    spans = spans_of(_MENTION, text)
+    m = _VOCATIVE.match(text)
+    if m:
+        spans.append((m.start(), m.end()))
+    return spans
+
+
+SECOND_PERSON = cue("you", "your", "you're", "youre", "u", "ur", "yours", "yourself")
+FIRST_PERSON = cue("i", "i'm", "im", "i've", "i'd", "i'll", "me", "my", "mine", "myself")
+
+
+class CueRule(PolicyRule):
+    """A rule that fires on a trigger phrase with a supporting context phrase nearby.
+
+    ``trigger`` finds the evidence; ``context`` (if set) must match within ``window``
+    characters of a trigger; ``unless`` (if set) anywhere in the post clears it (e.g. a public
+    announcement). Subclasses set the patterns; the table of cases lives in the tests.
+    """
+
+    trigger: ClassVar[re.Pattern[str]]
+    context: ClassVar[re.Pattern[str] | None] = None
+    window: ClassVar[int] = 80
+    unless: ClassVar[re.Pattern[str] | None] = None
+
+    def evidence(self, post: PostContext, analysis: Analysis) -> list[Span]:
+        text = post.text
+        if self.unless is not None and self.unless.search(text):
+            return []
+        triggers = spans_of(self.trigger, text)
+        if not triggers:
+            return []
+        if self.context is None:
+            return triggers
+        contexts = spans_of(self.context, text)
+        hits = [t for t in triggers if near_any(t, contexts, self.window)]
+        if not hits:
+            return []
+        return hits + [c for c in contexts if near_any(c, hits, self.window)]
+
+    def check(self, post: PostContext, analysis: Analysis) -> list[Finding]:
+        spans = self.evidence(post, analysis)
+        return [self.finding(spans)] if spans else []

@@ -1,0 +1,270 @@
+"""``missing_disclosure``: speaking for the practice, or advising as a clinician, undisclosed.
+
+POLICY.md: promoting, praising or speaking for the practice (its services, staff, offers)
+without stating the affiliation in the post or the profile bio; posting health guidance as a
+clinician without a profile disclaimer that posts are not professional medical advice and that
+opinions are the author's own. An account whose bio carries both is not flagged.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from monitor.config import PolicySettings
+from monitor.domain import Category, Finding, PostContext, Severity
+from monitor.policy.base import Analysis
+from monitor.policy.rules.common import (
+    PolicyRule,
+    Span,
+    cue,
+    is_clinician,
+    near_any,
+    spans_of,
+)
+from monitor.policy.vocab import vocabulary
+
+AFFILIATION = cue(
+    "i work (?:at|for|with|in)",
+    "i'?m (?:a|an|the) [\\w -]{1,40} (?:at|with|for)",
+    "work(?:ing)? (?:at|for)",
+    "employee",
+    "#employee",
+    "#emp",
+    "staff (?:at|of|member)",
+    "team member",
+    "member of the (?:\\w+ )?team",
+    "on the team at",
+    "proud (?:to work|member)",
+    "my employer",
+    "i'?m employed",
+    "employed (?:at|by)",
+    "(?:works?|working) (?:at|for)",
+    "disclosure:",
+    "#ad",
+    "#sponsored",
+    "#partner",
+    "(?:nurse|physician|doctor|dentist|"
+    "hygienist|assistant|receptionist|manager|director|owner|founder|partner|coordinator|"
+    "biller|specialist|np|pa|rn|md|ma) (?:at|@|with)",
+    "(?:at|@) [A-Z][\\w&'. -]{2,40}(?:clinic|practice|health|medical|family|dental|pediatrics|"
+    "care|associates|group|center|centre)",
+)
+NOT_ADVICE = cue(
+    "not (?:medical|professional|clinical|health(?:care)?) advice",
+    "not (?:a substitute for|intended as|meant as) (?:\\w+ ){0,3}advice",
+    "no(?:t)? (?:medical|professional) advice",
+    "nothing here is (?:medical )?advice",
+    "educational (?:purposes )?only",
+    "for information(?:al purposes)? only",
+    "not (?:a )?(?:doctor|provider)-patient",
+    "does not (?:constitute|create)",
+    "consult your (?:own )?(?:doctor|provider|physician)",
+    "#notmedicaladvice",
+    "nma",
+)
+OWN_OPINIONS = cue(
+    "(?:views|opinions|thoughts|tweets|posts) (?:are )?(?:my )?own",
+    "(?:views|opinions) (?:expressed )?(?:are )?(?:mine|solely mine|my own)",
+    "own views",
+    "own opinions",
+    "not (?:those of|the views of|representing|representative of) (?:my )?employer",
+    "speak(?:ing)? only for myself",
+    "rt(?:s)? (?:≠|!=|not|are not) endorse",
+    "do not represent (?:my )?employer",
+)
+
+PROMOTION = cue(
+    "best",
+    "amazing",
+    "awesome",
+    "incredible",
+    "fantastic",
+    "wonderful",
+    "excellent",
+    "great",
+    "love",
+    "loved",
+    "highly recommend",
+    "recommend",
+    "5 stars?",
+    "five stars?",
+    "top-?notch",
+    "world-?class",
+    "go-?to",
+    "book (?:now|today|your|an?|online)",
+    "schedule (?:your|an?|today)",
+    "call (?:us|today|now)",
+    "new patients",
+    "accepting",
+    "now offering",
+    "offering",
+    "special",
+    "deal",
+    "discount",
+    "% off",
+    "percent off",
+    "free (?:consult|consultation|exam|screening|whitening)",
+    "promo",
+    "limited time",
+    "check (?:us|them|it) out",
+    "come see",
+    "come visit",
+    "stop by",
+    "don'?t miss",
+    "trust",
+    "lucky to have",
+    "shout-?out",
+    "shoutout",
+    "kudos",
+    "proud",
+    "thank you",
+    "thanks",
+    "grateful",
+    "can'?t say enough",
+    "in good hands",
+    "the place to go",
+    "dm (?:us|me)",
+    "link in bio",
+    "sign up",
+    "walk-?ins welcome",
+    "open (?:late|saturdays?)",
+    "same-?day",
+    "voted",
+    "award",
+    "team is",
+    "staff is",
+    "care team",
+    "#\\w+",
+)
+GUIDANCE = cue(
+    "tips?",
+    "reminder",
+    "remember to",
+    "make sure (?:to|you)",
+    "don'?t forget",
+    "don'?t skip",
+    "don'?t ignore",
+    "you should",
+    "everyone should",
+    "should (?:get|be|avoid|take|try|stop|start)",
+    "(?:please|pls) (?:get|take|wear|wash|check|drink|stay|avoid|call)",
+    "get (?:your|a|an|the) (?:\\w+ )?(?:shot|vaccine|booster|screening|checkup|check-up|"
+    "mammogram|colonoscopy|test)",
+    "is the best way to",
+    "best way to",
+    "(?:the|my) advice",
+    "pro tip",
+    "psa",
+    "friendly reminder",
+    "myth",
+    "fact:",
+    "did you know",
+    "here'?s (?:how|what|why)",
+    "(?:how|ways) to (?:prevent|avoid|treat|manage|reduce|lower|improve)",
+    "can help",
+    "helps (?:prevent|reduce|lower)",
+    "(?:is|are) (?:safe|unsafe|dangerous|effective)",
+    "avoid",
+    "try",
+    "drink",
+    "wear",
+    "wash your",
+    "stay hydrated",
+    "limit",
+    "cut back",
+    "aim for",
+    "at least \\d+",
+    "\\d+ ?(?:mg|mcg|iu|units|minutes|mins|hours|times) (?:a|per|of|every)",
+    "never",
+    "always",
+    "ask your (?:doctor|provider|pharmacist|dentist)",
+    "talk to your",
+    "symptoms? (?:of|include|like)",
+    "signs? of",
+    "warning signs",
+    "red flags",
+)
+
+
+class UndisclosedAffiliation(PolicyRule):
+    """Promoting the practice without saying you work there."""
+
+    id: ClassVar[str] = "disclosure.undisclosed_affiliation"
+    category: ClassVar[Category] = Category.MISSING_DISCLOSURE
+    severity: ClassVar[Severity] = Severity.MEDIUM
+    explanation: ClassVar[str] = (
+        "Promotes or speaks for the practice without stating the affiliation"
+    )
+
+    def __init__(self, settings: PolicySettings) -> None:
+        super().__init__(settings)
+        names = [n.strip() for n in [settings.practice_name, *settings.practice_aliases]]
+        names = [n for n in names if n]
+        self._practice: re.Pattern[str] | None = (
+            re.compile(
+                r"(?<![\w])(?:"
+                + "|".join(
+                    re.escape(n).replace(r"\ ", r"[\s_-]*")
+                    for n in sorted(names, key=len, reverse=True)
+                )
+                + r")(?![\w])",
+                re.IGNORECASE,
+            )
+            if names
+            else None
+        )
+        # Handles and hashtags spell the name without spaces ("@SunriseFamilyMed").
+        self._squashed = [re.sub(r"\W", "", n).lower() for n in names]
+
+    def practice_spans(self, text: str) -> list[Span]:
+        spans = spans_of(self._practice, text) if self._practice else []
+        for m in re.finditer(r"[@#]\w{4,}", text):
+            tag = m.group()[1:].lower()
+            if any(s and (s in tag or tag in s) and len(tag) >= 5 for s in self._squashed):
+                spans.append((m.start(), m.end()))
+        return spans
+
+    def disclosed(self, post: PostContext) -> bool:
+        bio = post.author.bio
+        if AFFILIATION.search(post.text) or AFFILIATION.search(bio):
+            return True
+        # Naming the practice in the bio ("RN | Sunrise Family Medicine") states the tie.
+        return bool(self.practice_spans(bio))
+
+    def check(self, post: PostContext, analysis: Analysis) -> list[Finding]:
+        mentions = self.practice_spans(post.text)
+        if not mentions:
+            return []
+        promos = spans_of(PROMOTION, post.text)
+        if not promos or self.disclosed(post):
+            return []
+        return [self.finding(mentions + [p for p in promos if near_any(p, mentions, 200)])]
+
+
+class ClinicianAdviceWithoutDisclaimer(PolicyRule):
+    """A clinician posting health guidance with no "not medical advice / my own views" bio."""
+
+    id: ClassVar[str] = "disclosure.clinician_without_disclaimer"
+    category: ClassVar[Category] = Category.MISSING_DISCLOSURE
+    severity: ClassVar[Severity] = Severity.MEDIUM
+    explanation: ClassVar[str] = (
+        "Clinician posts health guidance without a not-medical-advice / own-opinions disclaimer"
+    )
+
+    def check(self, post: PostContext, analysis: Analysis) -> list[Finding]:
+        if not is_clinician(post.author):
+            return []
+        bio = post.author.bio
+        if NOT_ADVICE.search(bio) and OWN_OPINIONS.search(bio):
+            return []
+        guidance = spans_of(GUIDANCE, post.text)
+        if not guidance:
+            return []
+        care = [(c.start, c.end) for c in vocabulary().find(post.text)]
+        if not care:
+            return []
+        hits = [g for g in guidance if near_any(g, care, 120)]
+        if not hits:
+            return []
+        return [self.finding(hits + [c for c in care if near_any(c, hits, 120)])]

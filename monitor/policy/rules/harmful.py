@@ -1,0 +1,388 @@
+"""``harmful_content``: content that could harm patients, coworkers or the practice's trust.
+
+POLICY.md: harassment, insults or mockery of patients or colleagues (even unnamed), threats,
+discriminatory remarks, oversharing about workplace conflicts aimed at identifiable people,
+boasting about unsafe or unprofessional conduct at work. Not: ordinary frustration with no
+target ("long shift, exhausted"), criticism of public policy.
+
+Insults need a target (a patient, a colleague, someone in a room); threats and boasts of unsafe
+conduct need the workplace or a person; frustration alone never fires.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from monitor.domain import Category, Severity
+from monitor.policy.rules.common import CueRule, cue
+
+# Who can be harmed: patients, colleagues, people at the practice (named or not).
+TARGET = cue(
+    "patients?",
+    "pts?",
+    "my patient",
+    "this patient",
+    "(?:the|this|that|my|our|a) (?:\\w+ )?"
+    "(?:lady|woman|man|guy|dude|girl|boy|kid|child|mom|dad|mother|father|family|grandma|grandpa|"
+    "old (?:lady|man|woman|guy)|patient|pt|client|customer|resident|parent|parents|teen)",
+    "(?:in|from) (?:room|bed|bay|rm) ?\\w+",
+    "room \\d+",
+    "bed \\d+",
+    "these people",
+    "people",
+    "coworkers?",
+    "co-workers?",
+    "colleagues?",
+    "(?:my|our|the) (?:charge nurse|manager|boss|"
+    "supervisor|director|doctor|dr|nurse|resident|intern|attending|receptionist|front desk|"
+    "ma|tech|hygienist|surgeon|np|pa|pharmacist|biller|scheduler|admin|new hire|team|staff)",
+    "dr\\.? [A-Z]\\w+",
+    "nurse [A-Z]\\w+",
+    "she",
+    "he",
+    "her",
+    "him",
+    "they",
+    "them",
+    "@\\w+",
+    "frequent flyers?",
+    "drug seekers?",
+    "seekers?",
+    "karen",
+)
+INSULT = cue(
+    "idiots?",
+    "idiotic",
+    "morons?",
+    "moronic",
+    "stupid",
+    "dumb(?:ass)?",
+    "imbeciles?",
+    "retard(?:ed|s)?",
+    "brain-?dead",
+    "clueless",
+    "incompetent",
+    "useless",
+    "worthless",
+    "lazy",
+    "pathetic",
+    "disgusting",
+    "gross",
+    "nasty",
+    "smelly",
+    "stank",
+    "stinks?",
+    "fat",
+    "obese slob",
+    "whal(?:e|es)",
+    "hippo",
+    "pig",
+    "slobs?",
+    "trash",
+    "white trash",
+    "losers?",
+    "freaks?",
+    "weirdos?",
+    "crazies",
+    "crazy (?:lady|man|woman|guy|person)",
+    "psycho",
+    "nutjob",
+    "nut ?case",
+    "lunatic",
+    "drama queen",
+    "divas?",
+    "princess",
+    "entitled",
+    "whin(?:y|er|ers|ing)",
+    "crybaby",
+    "hypochondriacs?",
+    "faking (?:it|pain)",
+    "fakers?",
+    "junkies?",
+    "crackheads?",
+    "druggies?",
+    "tweakers?",
+    "addicts? (?:who|like)",
+    "bitch(?:es|y)?",
+    "b\\*tch",
+    "asshole",
+    "a-hole",
+    "jerks?",
+    "clowns?",
+    "hag",
+    "witch",
+    "cow",
+    "dinosaur",
+    "bimbo",
+    "airhead",
+    "snowflake",
+    "karens?",
+    "waste of (?:space|oxygen|time)",
+    "can'?t stand",
+    "hate (?:her|him|them|my|this|these|that)",
+    "worst (?:nurse|doctor|coworker|boss|manager|patient|person)",
+    "should be fired",
+    "lol (?:at|@)",
+    "laughed at",
+    "made fun of",
+    "mock(?:ed|ing)",
+    "rolling my eyes at",
+    "what an? (?:idiot|moron|joke)",
+    "zero iq",
+    "no brain",
+    "iq of",
+    "deserve(?:s|d)? (?:it|to suffer|what)",
+)
+
+
+class InsultOrMockery(CueRule):
+    """Insults or mockery aimed at patients or colleagues, named or not."""
+
+    id: ClassVar[str] = "harmful.insult_or_mockery"
+    category: ClassVar[Category] = Category.HARMFUL_CONTENT
+    severity: ClassVar[Severity] = Severity.HIGH
+    explanation: ClassVar[str] = "Insults or mocks a patient or colleague"
+    trigger: ClassVar[re.Pattern[str]] = INSULT
+    context: ClassVar[re.Pattern[str] | None] = TARGET
+    window: ClassVar[int] = 60
+    unless: ClassVar[re.Pattern[str] | None] = cue(
+        "not (?:stupid|dumb)",
+        "no such thing as a (?:stupid|dumb) question",
+        "never (?:stupid|dumb)",
+    )
+
+
+class Threat(CueRule):
+    """Threats of violence or retaliation against a person."""
+
+    id: ClassVar[str] = "harmful.threat"
+    category: ClassVar[Category] = Category.HARMFUL_CONTENT
+    severity: ClassVar[Severity] = Severity.HIGH
+    explanation: ClassVar[str] = "Threatens a person"
+    trigger: ClassVar[re.Pattern[str]] = cue(
+        "(?:i'?ll|i will|gonna|going to|i'?m going to|about to|want to|wanna) (?:kill|hurt|"
+        "punch|slap|strangle|choke|smack|beat|stab|shoot|end|destroy|ruin|get)",
+        "(?:kill|hurt|punch|slap|strangle|choke|smack|beat up|stab|shoot) (?:her|him|them|"
+        "that|this|the|my|you|u)",
+        "watch (?:your|ur) back",
+        "you'?ll regret",
+        "you will regret",
+        "(?:he|she|they)'?ll regret",
+        "better watch",
+        "find (?:out )?where (?:you|she|he|they) lives?",
+        "key (?:her|his) car",
+        "slash (?:her|his|their) tires",
+        "wait(?:ing)? (?:for (?:her|him|them) )?in the parking lot",
+        "make (?:her|his|their) life hell",
+        "someone should (?:slap|punch|hurt|shoot|kill)",
+        "deserves? (?:a|to be) (?:slap|punch|beat|shot|hurt)",
+        "pull the plug on (?:her|him)",
+    )
+    unless: ClassVar[re.Pattern[str] | None] = cue(
+        "kill(?:ing)? (?:it|the game)",
+        "killed it",
+        "hurt(?:s)? my (?:back|feet|head)",
+        "kill (?:germs|bacteria|viruses)",
+        "kill(?:s)? me",
+        "killing me",
+    )
+
+
+class Discrimination(CueRule):
+    """Demeaning remarks about people for who they are."""
+
+    id: ClassVar[str] = "harmful.discrimination"
+    category: ClassVar[Category] = Category.HARMFUL_CONTENT
+    severity: ClassVar[Severity] = Severity.HIGH
+    explanation: ClassVar[str] = "Makes a discriminatory remark"
+    trigger: ClassVar[re.Pattern[str]] = cue(
+        "immigrants?",
+        "illegals?",
+        "foreigners?",
+        "mexicans?",
+        "muslims?",
+        "jews?",
+        "blacks",
+        "asians?",
+        "arabs?",
+        "africans?",
+        "chinese",
+        "indians?",
+        "hispanics?",
+        "latinos?",
+        "gays?",
+        "lesbians?",
+        "trans(?:gender)? (?:people|patients|folks)",
+        "trannies",
+        "homeless (?:people|patients)",
+        "welfare",
+        "medicaid (?:people|patients|crowd|types)",
+        "(?:old|elderly|fat|poor|disabled|deaf|autistic) (?:people|patients|folks)",
+        "those people",
+        "these people",
+        "their kind",
+        "that kind of (?:people|patient)",
+        "women (?:doctors|drivers|surgeons)",
+        "female (?:doctors|surgeons)",
+        "\\w+ patients always",
+        "refugees?",
+        "can'?t even speak english",
+        "speak english",
+        "go back to",
+    )
+    context: ClassVar[re.Pattern[str] | None] = cue(
+        "always",
+        "never",
+        "all (?:of them|they)",
+        "all \\w+ are",
+        "are all",
+        "lazy",
+        "dirty",
+        "stupid",
+        "dumb",
+        "criminals?",
+        "animals",
+        "should(?:n'?t)? (?:be|go|get)",
+        "don'?t belong",
+        "go back",
+        "can'?t stand",
+        "hate",
+        "refuse to (?:treat|see)",
+        "won'?t (?:treat|see)",
+        "not treating",
+        "deserve",
+        "leech(?:es)?",
+        "freeloaders?",
+        "drain on",
+        "breed",
+        "disgusting",
+        "gross",
+        "ugh",
+        "typical",
+        "of course (?:she|he|they)",
+        "entitled",
+        "fake",
+        "exaggerat",
+        "dramatic",
+        "smell",
+        "loud",
+        "lying",
+        "liars?",
+        "drug seekers?",
+    )
+    window: ClassVar[int] = 60
+    unless: ClassVar[re.Pattern[str] | None] = cue(
+        "(?:support|welcome|serve|celebrat\\w*|honou?r\\w*|respect\\w*|proud to (?:serve|care for))"
+        " (?:our |all )?(?:\\w+ )?(?:immigrant|muslim|jewish|black|asian|lgbt|trans|gay|refugee)",
+        "interpreters? (?:available|services)",
+        "we speak",
+        "hablamos",
+        "all are welcome",
+        "discrimination (?:is|has no)",
+        "health equity",
+        "disparit(?:y|ies)",
+    )
+
+
+class UnsafeConduct(CueRule):
+    """Boasting about unsafe or unprofessional conduct at work."""
+
+    id: ClassVar[str] = "harmful.unsafe_conduct"
+    category: ClassVar[Category] = Category.HARMFUL_CONTENT
+    severity: ClassVar[Severity] = Severity.HIGH
+    explanation: ClassVar[str] = "Boasts about unsafe or unprofessional conduct at work"
+    trigger: ClassVar[re.Pattern[str]] = cue(
+        "drunk",
+        "hungover",
+        "hung over",
+        "high",
+        "buzzed",
+        "tipsy",
+        "stoned",
+        "wasted",
+        "(?:a|some|few|couple of?) (?:shots?|drinks?|beers?|edibles?) (?:before|during)",
+        "(?:slept|napped|nap|sleeping|asleep) (?:on|during|through|in)",
+        "didn'?t (?:wash|sanitize|glove|check|verify|double-?check|chart|read|sterilize|scrub)",
+        "without (?:washing|gloves|checking|verifying|scrubbing|sterilizing|a (?:mask|time-?out))",
+        "skipp?(?:ed|ing) (?:the )?(?:hand ?washing|time-?out|safety check|double check|"
+        "sterilization|count|handoff|hand-?off|vitals|checks?)",
+        "reuse[ds]? (?:needles|syringes|gloves)",
+        "took (?:some|a few|a couple) (?:pills|meds|percs|oxys?|vicodin|norcos?)",
+        "pocketed",
+        "stole (?:meds|some)",
+        "charted (?:vitals|it|them) (?:without|before)",
+        "made up (?:the |some )?(?:vitals|numbers|charting)",
+        "fudged",
+        "faked (?:the )?(?:vitals|charting|signature)",
+        "copied (?:and|&) pasted (?:the )?(?:note|charting)",
+        "left (?:the |my )?(?:patient|pt|kid|baby) (?:alone|unattended)",
+        "ignored (?:the )?(?:call ?light|call bell|alarm)s?",
+        "turned off (?:the )?alarms?",
+        "silenced (?:the )?alarms?",
+        "on my phone (?:during|while|the whole)",
+        "tiktok (?:during|while|with)",
+        "(?:selfie|video|tiktok) with (?:the|a|my) (?:patient|pt|body|cadaver)",
+        "let (?:my|the) (?:kid|son|daughter|friend|boyfriend|girlfriend) (?:do|give|watch|run)",
+        "without (?:a )?license",
+        "no license",
+        "winged it",
+        "wing it",
+        "guessed (?:the )?dose",
+        "eyeballed (?:the )?dose",
+    )
+    context: ClassVar[re.Pattern[str] | None] = cue(
+        "at work",
+        "work",
+        "shift",
+        "on (?:the )?(?:unit|floor|clock|call)",
+        "clinic",
+        "office",
+        "surgery",
+        "procedure",
+        "patients?",
+        "pts?",
+        "rounds",
+        "charting",
+        "chart",
+        "meds",
+        "lol",
+        "lmao",
+        "haha",
+        "😂",
+        "🤣",
+        "no one (?:noticed|knew)",
+        "nobody (?:noticed|knew)",
+        "don'?t tell",
+        "oops",
+        "whatever",
+        "yolo",
+        "#\\w+",
+        "today",
+        "again",
+        "during",
+        "before",
+        "the or",
+        "er",
+        "icu",
+        "ward",
+        "delivery",
+        "delivered",
+        "injection",
+        "injections",
+        "botox",
+        "iv",
+        "dose",
+        "gloves",
+        "hands",
+    )
+    window: ClassVar[int] = 120
+    unless: ClassVar[re.Pattern[str] | None] = cue(
+        "never (?:come|show up|work) (?:in )?(?:drunk|hungover|high)",
+        "don'?t (?:come|show up) (?:to work )?(?:drunk|hungover|high)",
+        "reminder",
+        "psa",
+        "always wash",
+        "high (?:blood|risk|fever|sugar|dose|school|five|quality|acuity|volume|census|demand)",
+        "got (?:a|my) (?:flu shot|booster)",
+    )
