@@ -183,6 +183,10 @@ class PostVersion(Base):
     scanned_at: Mapped[datetime | None]
     scan_lease_owner: Mapped[str | None] = mapped_column(String(100))
     scan_lease_expires_at: Mapped[datetime | None]
+    # The last scan failure (exception type only, never post text) and how many in a row;
+    # a failed version keeps its old scanned_policy_version and is retried by the next scan.
+    scan_error: Mapped[str | None] = mapped_column(String(200))
+    scan_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     post: Mapped[Post] = relationship(back_populates="versions")
 
