@@ -473,7 +473,7 @@ class XConnector(Connector):
                 lambda s: dm_client.get_direct_message_events(
                     user_auth=False,
                     pagination_token=s.token,
-                    max_results=100,
+                    max_results=self.settings.page_size,
                     event_types="MessageCreate",
                     dm_event_fields=DM_EVENT_FIELDS,
                     expansions=DM_EXPANSIONS,

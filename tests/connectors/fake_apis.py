@@ -120,6 +120,7 @@ class FakeX:
         self.dms: dict[str, dict[str, Any]] = {}
         self.extra_includes: dict[str, list[dict[str, Any]]] = {}
         self.failures = Failures()
+        self.dm_forbidden = False
         self.listing_calls: list[dict[str, str]] = []
         self.requests: list[requests.PreparedRequest] = []
         self._next_id = 1_600_000_000_000_000_000
@@ -194,6 +195,16 @@ class FakeX:
         if path == f"/2/users/{self.user['id']}/tweets":
             return self._listing(self.tweets, params, server_since=True)
         if path == "/2/dm_events":
+            if self.dm_forbidden:
+                return json_reply(
+                    403,
+                    {
+                        "title": "Forbidden",
+                        "type": "about:blank",
+                        "status": 403,
+                        "detail": "Forbidden",
+                    },
+                )
             return self._listing(self.dms, params, server_since=False)
         return json_reply(404, {"title": "Not Found Error", "status": 404})
 
