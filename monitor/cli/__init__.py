@@ -19,6 +19,7 @@ _COMMAND_MODULES = [
     "monitor.cli.sync",
     "monitor.cli.digest",
     "monitor.cli.policy_cmd",
+    "monitor.cli.review",
 ]
 
 
