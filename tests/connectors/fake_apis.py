@@ -381,7 +381,9 @@ class FakeGraph:
         for items in self.feeds.values():
             for post in items:
                 if post["id"] == post_id:
+                    # Page posts' updated_time moves with their latest comment.
                     post["comments"]["summary"]["total_count"] += 1
+                    post["updated_time"] = item["created_time"]
         return comment_id
 
     def all_ids(self) -> set[str]:
@@ -605,9 +607,9 @@ def settings_for_tests(**overrides: Any) -> Settings:
     """Small pages, the default retry budget, backoff in whole seconds."""
     return Settings(
         connectors=ConnectorsSettings(
-            x=XSettings(page_size=10, **overrides.get("x", {})),
+            x=XSettings(**{"page_size": 10, **overrides.get("x", {})}),
             facebook=FacebookSettings(
-                page_size=10, comment_lookback_hours=0, **overrides.get("facebook", {})
+                **{"page_size": 10, "comment_lookback_hours": 0, **overrides.get("facebook", {})}
             ),
             backoff_base_seconds=1.0,
             backoff_max_seconds=8.0,
