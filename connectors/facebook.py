@@ -371,6 +371,7 @@ class FacebookConnector(Connector):
     def fetch(self, source: SourceRef, cursor: str | None) -> Iterator[FetchedPage]:
         """Yield the feed page by page, each with the comments of its posts."""
         state = FacebookCursor.decode(cursor)
+        self.policy.take_waited()  # waits before this fetch belong to no page of it
         node = self._node(source)
         is_group = source.kind == SourceKind.GROUP
         channel = Channel.GROUP if is_group else Channel.PUBLIC

@@ -442,6 +442,7 @@ class XConnector(Connector):
     def fetch(self, source: SourceRef, cursor: str | None) -> Iterator[FetchedPage]:
         """Yield the account's new posts page by page, then its new direct messages."""
         state = XCursor.decode(cursor)
+        self.policy.take_waited()  # waits before this fetch belong to no page of it
         user_id = self.resolve_user_id(source)
         client = self._public_client(source)
         for page, stream in self._pages(
