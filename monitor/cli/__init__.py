@@ -20,6 +20,7 @@ _COMMAND_MODULES = [
     "monitor.cli.digest",
     "monitor.cli.policy_cmd",
     "monitor.cli.review",
+    "monitor.cli.scan",
 ]
 
 
