@@ -74,7 +74,12 @@ CARE_TERMS: Final = _terms(
     wound, burns, sepsis, septic, hospital, hospitalized, cavity, cavities, gum disease,
     wisdom teeth, ivf, infertility, abortion, vasectomy, birth control, herpes, chlamydia,
     gonorrhea, syphilis, hpv, physical therapy, psych hold, 5150, baker act, paralyzed,
-    coma, life support, passed away, died, pronounced, doa, autopsy, morgue
+    coma, life support, passed away, died, pronounced, doa, autopsy, morgue, pap, pap smear,
+    prenatal, sleep study, shots, referral, referred, threw up, vomited, puked, weight loss,
+    script, scripts, sessions, session, hip replacement, knee replacement, pregnancy test,
+    checkup, well-child, vaccines, booster, colonoscopy, physical exam, blood draw,
+    blood test, drug test, paternity test, std test, sti test, hiv test, covid test,
+    test results, lab results, scan results, consult, procedure, recovering, recovery
 """
 )
 

@@ -155,6 +155,7 @@ def is_reply(post: PostContext) -> bool:
 
 _MENTION = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{2,}")
 _VOCATIVE = re.compile(r"^\s*(?:hi|hey|hello|dear)?\s*[A-Z][a-z]+\s*[,:—-]")
+_VOCATIVE_END = re.compile(r",\s*(?:hun|dear|friend\s+)?[A-Z][a-z]+\s*(?=[.!?]|$)")
 
 
 def addressee_spans(text: str) -> list[Span]:
@@ -163,6 +164,7 @@ def addressee_spans(text: str) -> list[Span]:
     m = _VOCATIVE.match(text)
     if m:
         spans.append((m.start(), m.end()))
+    spans += spans_of(_VOCATIVE_END, text)
     return spans
 
 

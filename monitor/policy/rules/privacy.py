@@ -20,8 +20,10 @@ from typing import ClassVar
 
 from monitor.domain import Category, Finding, PostContext, Severity
 from monitor.policy.base import Analysis, Entity
+from monitor.policy.rules.advice import REDIRECT
 from monitor.policy.rules.common import (
     FIRST_PERSON,
+    SECOND_PERSON,
     PolicyRule,
     Span,
     addressee_spans,
@@ -33,7 +35,7 @@ from monitor.policy.rules.common import (
     sentence_spans,
     spans_of,
 )
-from monitor.policy.vocab import CareTerm, vocabulary
+from monitor.policy.vocab import vocabulary
 
 # Identifiers that point at one person whatever else the post says.
 STRONG_TYPES = frozenset(
@@ -49,7 +51,60 @@ PATTERN_PERSONAL = frozenset({"RELATIONSHIP", "AGE"})
 NER_PERSONAL = frozenset({"PERSON", "LOCATION", "DATE_TIME"})
 
 # Care terms too generic to tie a named person to care on their own ("patients" is a crowd).
-_WEAK_CARE = frozenset({"patients", "pts", "clinic", "visit", "visits", "shot", "exam", "cast"})
+_WEAK_CARE = frozenset(
+    {"patients", "pts", "clinic", "visit", "visits", "exam", "cast", "physical", "hospital"}
+)
+# Teaching cases, quizzes and fiction describe no real patient.
+_NOT_REAL = cue(
+    "board question",
+    "quiz",
+    "pop quiz",
+    "case of the (?:day|week)",
+    "#meded",
+    "#foamed",
+    "hypothetical(?:ly)?",
+    "scenario",
+    "next step\\?",
+    "what'?s (?:the|your) (?:dx|diagnosis)",
+    "ep(?:isode)? ?\\d+",
+    "season \\d+",
+    "tv show",
+    "on tv",
+    "the show",
+    "movie",
+    "novel",
+    "grey'?s anatomy",
+    "the pitt",
+    "the good doctor",
+    "\\bshe'?s fictional",
+)
+# A third party known through someone ("the mayor's daughter", "your boss Mike").
+_THIRD_PARTY = re.compile(
+    r"(?i)\b(?:the|our|my|your|a|his|her)\s+(?:\w+\s+)?[a-z]+(?:'s|’s)\s+(?:son|daughter|wife|"
+    r"husband|kid|child|baby|mom|mother|dad|father|brother|sister|grandma|grandpa|grandmother|"
+    r"grandfather|partner|girlfriend|boyfriend|nephew|niece|aunt|uncle|cousin)\b"
+    r"|\b(?:your|ur|his|her)\s+(?:boss|manager|coworker|neighbou?r|friend|grandma|grandpa|mom|"
+    r"dad|son|daughter|wife|husband|brother|sister|aunt|uncle|cousin|teacher|coach|pastor|ex|"
+    r"bf|gf|boyfriend|girlfriend|roommate|landlord)\s+"
+    r"(?-i:[A-Z][a-z]+)\b"
+)
+# Being a patient is care context in itself.
+_IS_PATIENT = cue(
+    "(?:one of )?(?:my|our) (?:clients?|patients?|pts?|regulars)",
+    "my client",
+    "my patient",
+    "is a patient",
+    "(?:is|was) (?:a )?(?:client|patient) (?:of|here|at)",
+    "frequent flyers?",
+)
+# Phone numbers presidio misreads as dates; labelled ids its recognizers miss.
+_PHONE = re.compile(r"(?<![\w/])\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}(?![\w/])")
+_LABELLED_ID = re.compile(
+    r"(?i)\b(?:acct|account|mrn|chart|member|policy|claim|dob)\s*(?:#|no\.?|number|id)?\s*[:#]?\s*"
+    r"[A-Z]{0,3}\d[\d-]{3,14}\b"
+)
+_TIME = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}\s?(?:am|pm)\b", re.IGNORECASE)
+_POSSESSED_CARE = re.compile(r"(?i)\b(?:his|her|their)\s+(?:[\w-]+\s+){0,2}?$")
 
 _WORK = cue(
     "patient",
@@ -104,11 +159,53 @@ _WORK = cue(
 _SINGULAR_PERSON = re.compile(
     r"(?i)\b(?:a|the|this|that|one|our|my)\s+(?:\w+\s+){0,2}?"
     r"(?:guy|lady|woman|man|kid|child|baby|girl|boy|gentleman|gent|patient|pt|teen|toddler|"
-    r"grandma|grandpa|mom|dad|mother|father|student|teacher|nurse|officer|veteran)\b"
+    r"grandma|grandpa|mom|dad|mother|father|student|teacher|nurse|officer|veteran|"
+    r"frequent flyer|regular|client|soloist|player|dancer|anchor|coach|pastor)\b"
 )
 _STAFF_TITLE = re.compile(
     r"(?i)\b(?:dr|doctor|nurse|np|pa|rn|coworker|co-worker|colleague|manager|boss|"
-    r"receptionist|hygienist|our|my\s+(?:boss|manager|coworker|colleague))\.?\s*$"
+    r"receptionist|hygienist|our|(?:our|my|the)\s+(?:new\s+|other\s+)?(?:boss|manager|"
+    r"coworker|colleague|ma|rn|np|pa|tech|nurse|doc|doctor|scribe|intern|resident|supervisor|"
+    r"hire|biller|receptionist|hygienist|assistant|pharmacist|therapist))\.?\s*$"
+)
+_COLLEAGUE = re.compile(
+    r"(?i)\b(?:coworker|co-worker|colleague|boss|manager|supervisor|charge nurse|director)s?\b"
+)
+# Public events: their dates identify no one.
+_EVENT = cue(
+    "health fair",
+    "event",
+    "join us",
+    "open house",
+    "free",
+    "community",
+    "drive",
+    "clinic hours",
+    "we(?:'ll| will) be (?:closed|open)",
+    "closed (?:on|for)",
+    "holiday",
+    "webinar",
+    "class",
+    "workshop",
+    "seminar",
+    "5k",
+    "fundraiser",
+)
+# Someone else was seen: a conversation that says so is not about the addressee's own health.
+_VISITED = cue(
+    "came in",
+    "comes in",
+    "checked in",
+    "was (?:just )?(?:here|in)",
+    "showed up",
+    "admitted",
+    "brought in",
+    "rolled in",
+    "walked in",
+    "is here",
+    "was seen",
+    "saw (?:him|her|them)",
+    "(?:the|this|that) (?:guy|girl|lady|woman|man|kid|patient|pt|dude) (?:in|from|with)",
 )
 _PUBLIC_FIGURE = cue(
     "president",
@@ -147,10 +244,12 @@ _PUBLIC_FIGURE = cue(
     "shared (?:his|her|their) diagnosis",
     "opened up about",
     "went public",
+    "(?:has|have) shared",
+    "family (?:has )?(?:shared|said|confirmed)",
 )
 _DOB = cue("dob", "d\\.o\\.b\\.?", "born on", "date of birth", "birthday", "bday", "b-day")
 _EXACT_DATE = re.compile(
-    r"(?i)\d{1,2}/\d{1,2}|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+    r"(?i)\d{1,2}/\d{1,2}|\b\d{1,2}:\d{2}\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
     r"\s+\d{1,2}\b|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|"
     r"sep|oct|nov|dec)"
 )
@@ -164,7 +263,7 @@ _CONFIRM = cue(
     r"appointment|appt|visit|follow-?up|surgery|procedure|prescription|refill|biopsy|scan|"
     r"mri|x-ray|xray|chart|treatment|stitches|cast|meds|medication|recovery|diagnosis|"
     r"bloodwork|injection|infusion|cleaning|crown|filling|implant|session|check-?up|"
-    r"physical|referral|bill|copay|claim|sutures|wound|knee|hip|shoulder|back|tooth|teeth)",
+    r"physical|referral|bill|copay|claim|sutures)",
     r"(?:saw|seeing|see) (?:you|u) (?:in|at|yesterday|today|last|this|next|on)",
     r"when (?:you|u) (?:came|were) in",
     r"(?:you|u) (?:were|was|came) in (?:yesterday|today|last|this|on)",
@@ -172,6 +271,26 @@ _CONFIRM = cue(
     r"hope (?:you(?:'re| are)|ur) (?:feeling|healing|recovering)",
     r"(?:your|ur) (?:\w+ )?(?:is|are|was|were) (?:ready|back|healing|normal|negative|positive|"
     r"clear|fine)",
+)
+
+
+# The practice speaking to someone about their care ("we're thrilled it's working for you").
+_PRACTICE_VOICE = cue(
+    "we",
+    "we're",
+    "we've",
+    "us",
+    "our",
+    "thank you",
+    "thanks",
+    "congrats",
+    "congratulations",
+    "loved (?:meeting|seeing)",
+    "great (?:meeting|seeing)",
+    "so good to see",
+    "welcome back",
+    "working for you",
+    "review",
 )
 
 
@@ -191,37 +310,27 @@ class IdentifierWithCareContext(PolicyRule):
 
     # -- filters --------------------------------------------------------------------------
 
-    def _allowlisted(self, post: PostContext, entity: Entity) -> bool:
-        s = self.settings
-        text = entity.text.strip()
-        low = text.lower()
-        if entity.type == "PHONE_NUMBER":
-            return _digits(text) in {_digits(p) for p in s.allow_phones if _digits(p)}
-        if entity.type == "EMAIL_ADDRESS":
-            return low in {e.lower() for e in s.allow_emails}
-        if entity.type == "LOCATION":
-            return any(low in a.lower() or a.lower() in low for a in s.allow_addresses if a)
-        if entity.type == "PERSON":
-            names = [*s.allow_names, post.author.name]
-            for name in names:
-                n = name.lower().strip()
-                if n and (low in n or n in low or low in n.split()):
-                    return True
-            practice = [s.practice_name, *s.practice_aliases]
-            return any(p and low in p.lower() for p in practice)
-        return False
+    def _allowed_phone(self, text: str) -> bool:
+        return _digits(text) in {_digits(p) for p in self.settings.allow_phones if _digits(p)}
 
-    def _personal(self, post: PostContext, entity: Entity) -> bool:
+    def _personal(self, post: PostContext, entity: Entity, addressed: list[Span]) -> bool:
         """Whether a quasi-identifier plausibly points at a patient (not staff, public, self)."""
         text = post.text
         before = text[max(0, entity.start - 30) : entity.start]
         sentence = _sentence_of(text, entity.start)
+        if entity.type in NER_PERSONAL and near_any((entity.start, entity.end), addressed, 0):
+            return False  # the person addressed talks about their own health
         if entity.type == "PERSON":
-            if _STAFF_TITLE.search(before):
+            first = entity.text.split()[0] + " " if entity.text.split() else ""
+            if before.endswith(("#", "@")) or _STAFF_TITLE.search(before + first):
                 return False
             window = text[max(0, entity.start - 60) : entity.end + 60]
             return not _PUBLIC_FIGURE.search(window)
+        if entity.type == "RELATIONSHIP" and _COLLEAGUE.search(entity.text):
+            return False
         if entity.type == "DATE_TIME":
+            if _EVENT.search(sentence):
+                return False
             return bool(_EXACT_DATE.search(entity.text)) or bool(
                 _DOB.search(text[max(0, entity.start - 20) : entity.end + 5])
             )
@@ -234,80 +343,112 @@ class IdentifierWithCareContext(PolicyRule):
 
     # -- stages ---------------------------------------------------------------------------
 
-    def _care(self, text: str) -> list[CareTerm]:
-        return vocabulary().find(text)
-
-    def _strong(self, post: PostContext, analysis: Analysis, care: list[CareTerm]) -> list[Span]:
-        ids = [
-            e
-            for e in analysis.entities
-            if e.type in STRONG_TYPES and not self._allowlisted(post, e)
+    def _care(self, text: str) -> list[Span]:
+        """Specific care context: care terms (crowd words excepted) and being a patient."""
+        spans = [
+            (c.start, c.end) for c in vocabulary().find(text) if c.text.lower() not in _WEAK_CARE
         ]
+        return spans + spans_of(_IS_PATIENT, text)
+
+    def _care_beyond_drugs(self, text: str) -> bool:
+        """Whether the care context says more than a drug name ("laxatives in your lunch")."""
+        terms = vocabulary().find(text)
+        specific = [c for c in terms if c.kind != "drug" and c.text.lower() not in _WEAK_CARE]
+        return bool(specific) or bool(_IS_PATIENT.search(text))
+
+    def _strong(self, post: PostContext, analysis: Analysis, care: list[Span]) -> list[Span]:
+        text = post.text
+        ids = [(e.start, e.end) for e in analysis.entities if e.type in STRONG_TYPES]
         # A DATE_TIME labelled as a birth date is as strong as a record number.
         ids += [
-            e
+            (e.start, e.end)
             for e in analysis.entities
-            if e.type == "DATE_TIME" and _DOB.search(post.text[max(0, e.start - 20) : e.end + 5])
+            if e.type == "DATE_TIME" and _DOB.search(text[max(0, e.start - 20) : e.end + 5])
         ]
+        ids += [s for s in spans_of(_PHONE, text) if not self._allowed_phone(text[s[0] : s[1]])]
+        ids += spans_of(_LABELLED_ID, text)
         if not ids:
             return []
-        care_spans = [(c.start, c.end) for c in care]
-        if not care_spans:
-            # A photo of a chart is itself care context when it is a patient's record.
-            charts = [e for e in ids if e.type == "CHART_PHOTO"]
-            if charts and _WORK.search(post.text):
-                return [(e.start, e.end) for e in charts]
+        charts = [(e.start, e.end) for e in analysis.entities if e.type == "CHART_PHOTO"]
+        if charts and (care or _WORK.search(text)):
+            return charts + care
+        hits = [i for i in ids if near_any(i, care, 200)]
+        if not hits:
             return []
-        return [(e.start, e.end) for e in ids] + care_spans
+        return hits + [c for c in care if near_any(c, hits, 200)]
+
+    @staticmethod
+    def _addressed(post: PostContext, entities: Sequence[Entity]) -> list[Span]:
+        """Who the post speaks to: @mentions, vocatives, a name opening a reply."""
+        spans = addressee_spans(post.text)
+        if is_reply(post):
+            spans += [(e.start, e.end) for e in entities if e.start <= 4 and e.type != "AGE"]
+        return spans
 
     def _quasi(
         self,
         post: PostContext,
-        entities: list[Entity],
-        care: list[CareTerm],
+        entities: Sequence[Entity],
+        care: list[Span],
         extra: Sequence[Span] = (),
     ) -> list[Span]:
-        """Quasi-identifiers near specific care, in a post about work (not the author)."""
-        ids = [(e.start, e.end) for e in entities if self._personal(post, e)] + list(extra)
+        """Quasi-identifiers near specific care, in a post about someone the author served."""
+        if not care:
+            return []
+        text = post.text
+        addressed = self._addressed(post, entities)
+        ids = [(e.start, e.end) for e in entities if self._personal(post, e, addressed)]
+        ids += list(extra)
         if not ids:
             return []
-        specific = [(c.start, c.end) for c in care if c.text.lower() not in _WEAK_CARE]
-        if not specific:
+        # A conversation about the addressee's own situation (advice, sympathy) names no
+        # patient of the practice unless a third party is said to be one.
+        conversational = (is_reply(post) or addressed) and SECOND_PERSON.search(text)
+        if conversational and not (
+            _IS_PATIENT.search(text) or _THIRD_PARTY.search(text) or _VISITED.search(text)
+        ):
             return []
-        work = bool(_WORK.search(post.text)) or is_clinician(post.author)
-        if not work and not is_private_channel(post):
+        if not self._care_beyond_drugs(text):
             return []
-        hits = [i for i in ids if near_any(i, specific, 160)]
+        staff = bool(post.author.role) or is_clinician(post.author)
+        if not (staff or _WORK.search(text) or is_private_channel(post)):
+            return []
+        hits = [i for i in ids if near_any(i, care, 160)]
         if not hits:
             return []
-        return hits + [s for s in specific if near_any(s, hits, 160)]
+        return hits + [c for c in care if near_any(c, hits, 160)]
 
-    def _confirm(self, post: PostContext) -> list[Span]:
+    def _confirm(self, post: PostContext, care: list[Span]) -> list[Span]:
         """A reply that confirms the person addressed is (or was) a patient here."""
-        addressed = addressee_spans(post.text)
-        if not (is_reply(post) or addressed):
+        text = post.text
+        addressed = addressee_spans(text)
+        if not (is_reply(post) or addressed) or not post.author.role:
             return []
-        if not post.author.role:
-            return []
-        confirms = spans_of(_CONFIRM, post.text)
+        if REDIRECT.search(text):
+            return []  # pointing someone to care confirms nothing about them
+        confirms = spans_of(_CONFIRM, text)
+        if not confirms and care and _PRACTICE_VOICE.search(text):
+            confirms = [c for c in care if near_any(c, spans_of(_PRACTICE_VOICE, text), 120)]
         if not confirms:
             return []
         return addressed + confirms
 
-    def _cheap(self, post: PostContext, analysis: Analysis, care: list[CareTerm]) -> list[Span]:
+    def _cheap(self, post: PostContext, analysis: Analysis, care: list[Span]) -> list[Span]:
         spans = self._strong(post, analysis, care)
         if spans:
             return spans
         pattern_ids = [e for e in analysis.entities if e.type in PATTERN_PERSONAL]
-        initials = spans_of(_INITIALS, post.text)
-        spans = self._quasi(post, pattern_ids, care, initials)
+        extra = spans_of(_INITIALS, post.text) + spans_of(_THIRD_PARTY, post.text)
+        spans = self._quasi(post, pattern_ids, care, extra)
         if spans:
             return spans
-        return self._confirm(post)
+        return self._confirm(post, care)
 
     # -- interface ------------------------------------------------------------------------
 
     def check(self, post: PostContext, analysis: Analysis) -> list[Finding]:
+        if _NOT_REAL.search(post.text):
+            return []
         care = self._care(post.text)
         spans = self._cheap(post, analysis, care)
         if not spans and analysis.ner_ran:
@@ -316,10 +457,10 @@ class IdentifierWithCareContext(PolicyRule):
         return [self.finding(spans)] if spans else []
 
     def needs_ner(self, post: PostContext, analysis: Analysis) -> bool:
-        care = self._care(post.text)
-        if not any(c.text.lower() not in _WEAK_CARE for c in care):
+        if _NOT_REAL.search(post.text):
             return False
-        if not (_WORK.search(post.text) or is_clinician(post.author) or is_private_channel(post)):
+        care = self._care(post.text)
+        if not care:
             return False
         return not self._cheap(post, analysis, care)
 
