@@ -319,6 +319,8 @@ class _HashingWriter:
 
 
 def _csv_cell(value: Any) -> str:
+    if type(value) is str:  # the common case first: this runs for every cell
+        return escape_cell(value)
     if value is None:
         return ""
     if isinstance(value, bool):
