@@ -52,6 +52,7 @@ from alerts.digest import (
     subject_for,
 )
 from alerts.email import DeliveryError, DeliveryReceipt, Notifier, RenderedMessage
+from alerts.masking import EntityFinder, mask_names, spacy_name_finder
 from monitor.config import Settings
 from monitor.errors import DatabaseUnavailable, InvalidInput, NotFound
 from monitor.storage.database import Database
@@ -61,6 +62,7 @@ from monitor.storage.models import (
     Finding,
     Post,
     Source,
+    StaffMember,
     SyncRun,
 )
 from monitor.storage.trail import record_event
@@ -110,6 +112,7 @@ class AlertService:
         renderer: Renderer | None = None,
         clock: Callable[[], datetime] | None = None,
         owner: str | None = None,
+        name_finder: EntityFinder | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -117,6 +120,7 @@ class AlertService:
         self.renderer = renderer or Renderer(settings.alerts.digest.template_dir or None)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.owner = owner or default_owner()
+        self._name_finder = name_finder
         self.zone = ZoneInfo(settings.practice.timezone)
         email = settings.alerts.email
         # A lease must outlive the slowest SMTP conversation, or a second sender could start.
@@ -356,16 +360,21 @@ class AlertService:
         if not finding_ids:
             return []
         include_full = self.settings.alerts.digest.include_full_text
-        findings = session.scalars(
-            select(Finding)
-            .where(Finding.id.in_(finding_ids))
-            .options(
-                joinedload(Finding.post).joinedload(Post.source).joinedload(Source.staff),
-                joinedload(Finding.post_version),
-            )
-        ).unique()
+        findings = list(
+            session.scalars(
+                select(Finding)
+                .where(Finding.id.in_(finding_ids))
+                .options(
+                    joinedload(Finding.post).joinedload(Post.source).joinedload(Source.staff),
+                    joinedload(Finding.post_version),
+                )
+            ).unique()
+        )
+        texts = [t for f in findings for t in (f.excerpt, f.explanation)]
+        masked = iter(mask_names(texts, self.name_finder(), self._allowed_names(session)))
         rows = []
         for f in findings:
+            excerpt, explanation = next(masked), next(masked)
             post = f.post
             source = post.source
             rows.append(
@@ -374,8 +383,8 @@ class AlertService:
                     category=f.category,
                     severity=f.severity,
                     rule=f.rule,
-                    explanation=f.explanation,
-                    excerpt=f.excerpt,
+                    explanation=explanation,
+                    excerpt=excerpt,
                     status=f.status,
                     created_at=f.created_at,
                     staff_name=source.staff.name if source.staff else PRACTICE_ACCOUNTS,
@@ -388,6 +397,16 @@ class AlertService:
                 )
             )
         return rows
+
+    def name_finder(self) -> EntityFinder:
+        """The person-name finder for excerpts: the scanner's spaCy model unless injected."""
+        if self._name_finder is None:
+            self._name_finder = spacy_name_finder(self.settings.policy.spacy_model)
+        return self._name_finder
+
+    def _allowed_names(self, session: Session) -> list[str]:
+        staff = session.scalars(select(StaffMember.name)).all()
+        return [*staff, *self.settings.policy.allow_names]
 
     def _sources(self, session: Session, start: datetime, end: datetime) -> list[SourceRow]:
         in_period = and_(SyncRun.source_id == Source.id, SyncRun.started_at >= start)

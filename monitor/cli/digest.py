@@ -58,6 +58,10 @@ def _report(outcomes: list[DeliveryOutcome], fmt: str, nothing: str) -> None:
         click.echo(nothing)
         return
     emit(fmt, OUTCOME_COLUMNS, [_row(o) for o in outcomes])
+    if fmt == "table":
+        for o in outcomes:
+            if o.location:
+                click.echo(f"{o.kind} {o.period_key} written to {Path(o.location).resolve()}")
     stuck = [o for o in outcomes if o.status in ("pending", "failed")]
     if stuck:
         first = stuck[0]

@@ -48,8 +48,11 @@ POST_TEXT = (
 MASKED_EXCERPT = (
     'Saw <PERSON> (DOB <DATE_TIME>, MRN <ID>) in room 12 for her chemo & "<b>today</b>"'
 )
-# An excerpt a careless detector produced: the phone number and the e-mail slipped through.
-LEAKY_EXCERPT = "call her at (415) 555-0134 or m.okonkwo@example.com"
+# An excerpt a careless detector produced (NER skipped): the name, phone number and e-mail
+# slipped through.
+LEAKY_EXCERPT = (
+    f"Spoke with {PATIENT_NAME} today, call her at (415) 555-0134 or m.okonkwo@example.com"
+)
 
 
 def free_port() -> int:

@@ -18,7 +18,7 @@ from alerts.digest import (
     build_view,
     subject_for,
 )
-from alerts.masking import mask_identifiers
+from alerts.masking import mask_identifiers, mask_names
 
 END = datetime(2026, 3, 10, 11, 0, tzinfo=UTC)
 
@@ -190,3 +190,23 @@ def test_when_an_immediate_alert_is_rendered_then_it_lists_findings_without_tren
     check_html(body.html)
     assert body.subject.endswith("ALERT: 1 critical finding")
     assert "finding #1" in body.text and "Last 14 days" not in body.text
+
+
+def test_when_a_name_finder_reports_names_then_patients_are_masked_and_staff_kept() -> None:
+    texts = ["Dr. Priya saw Robert Chen", "<PERSON> and Priya Natarajan"]
+
+    def finder(batch: list[str]) -> list[list[tuple[int, int, str]]]:
+        found = []
+        for text in batch:
+            spans = []
+            for name in ("Priya Natarajan", "Priya", "Robert Chen", "<PERSON>"):
+                at = text.find(name)
+                if at >= 0 and not any(s <= at < e for s, e, _ in spans):
+                    spans.append((at, at + len(name), "PERSON"))
+            found.append(spans)
+        return found
+
+    assert mask_names(texts, finder, allow=["Dr. Priya Natarajan"]) == [
+        "Dr. Priya saw <PERSON>",
+        "<PERSON> and Priya Natarajan",
+    ]
