@@ -1,0 +1,77 @@
+"""How long building and rendering a digest takes, and how big the email gets, by size.
+
+Pure part only (view model + Jinja2 + MIME), no database and no NER: prints one line per size.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from alerts.digest import DigestInput, FindingRow, Renderer, SourceRow, build_view
+from alerts.email import RenderedMessage, build_email
+
+END = datetime(2026, 3, 10, 11, 0, tzinfo=UTC)
+CATEGORIES = ["patient_privacy", "confidential_info", "missing_disclosure", "medical_advice"]
+SEVERITIES = ["critical", "high", "medium", "low"]
+
+
+def rows(n: int) -> list[FindingRow]:
+    return [
+        FindingRow(
+            finding_id=i,
+            category=CATEGORIES[i % 4],
+            severity=SEVERITIES[i % 4],
+            rule="rule.id",
+            explanation="Identifies a patient next to care context.",
+            excerpt="Saw <PERSON> in <ROOM_NUMBER> for chemo, call <PHONE_NUMBER> & more text here",
+            status="open",
+            created_at=END - timedelta(minutes=i),
+            staff_name=f"Staff {i % 25}",
+            source_label=f"x profile @staff{i % 25}",
+            platform="x",
+            channel="public",
+            url=f"https://x.com/i/status/{i}",
+            published_at=END - timedelta(minutes=i + 5),
+        )
+        for i in range(n)
+    ]
+
+
+def main() -> None:
+    renderer = Renderer()
+    sources = [
+        SourceRow(i, f"x profile @staff{i}", f"Staff {i}", "x", "active", None, END, ok_runs=4)
+        for i in range(25)
+    ]
+    for n in (0, 50, 500, 2000):
+        data = DigestInput(
+            kind="daily",
+            practice_name="Bench Clinic",
+            timezone="America/New_York",
+            period_key="2026-03-10",
+            period_start=END - timedelta(days=1),
+            period_end=END,
+            new=rows(n),
+            sources=sources,
+            trend_points=[(END - timedelta(hours=i), CATEGORIES[i % 4]) for i in range(300)],
+        )
+        start = time.perf_counter()
+        body = renderer.render(build_view(data))
+        raw = build_email(
+            RenderedMessage(
+                "<bench@localhost>",
+                "a@localhost",
+                ("b@localhost",),
+                body.subject,
+                body.text,
+                body.html,
+                END,
+            )
+        ).as_bytes()
+        ms = (time.perf_counter() - start) * 1000
+        print(f"digest of {n:5d} findings: {ms:8.1f} ms, email {len(raw) / 1024:8.1f} KiB")
+
+
+if __name__ == "__main__":
+    main()
