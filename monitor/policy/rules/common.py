@@ -44,6 +44,17 @@ class PolicyRule(Rule):
         )
 
 
+def practice_pattern(settings: PolicySettings) -> re.Pattern[str] | None:
+    """The practice's name and aliases, case-insensitive, spaces/underscores/hyphens optional."""
+    names = [n.strip() for n in [settings.practice_name, *settings.practice_aliases] if n.strip()]
+    if not names:
+        return None
+    body = "|".join(
+        re.escape(n).replace(r"\ ", r"[\s_-]*") for n in sorted(names, key=len, reverse=True)
+    )
+    return re.compile(rf"(?<![\w])(?:{body})(?![\w])", re.IGNORECASE)
+
+
 def merge_spans(spans: Iterable[Span]) -> tuple[Span, ...]:
     """Sorted spans with overlapping or touching ones merged."""
     out: list[list[int]] = []
@@ -184,6 +195,12 @@ class CueRule(PolicyRule):
     context: ClassVar[re.Pattern[str] | None] = None
     window: ClassVar[int] = 80
     unless: ClassVar[re.Pattern[str] | None] = None
+    # Whether a mention of the practice (name or alias) counts as context.
+    practice_is_context: ClassVar[bool] = False
+
+    def __init__(self, settings: PolicySettings) -> None:
+        super().__init__(settings)
+        self._practice = practice_pattern(settings)
 
     def evidence(self, post: PostContext, analysis: Analysis) -> list[Span]:
         text = post.text
@@ -195,6 +212,8 @@ class CueRule(PolicyRule):
         if self.context is None:
             return triggers
         contexts = spans_of(self.context, text)
+        if self.practice_is_context and self._practice is not None:
+            contexts += spans_of(self._practice, text)
         hits = [t for t in triggers if near_any(t, contexts, self.window)]
         if not hits:
             return []

@@ -18,7 +18,7 @@ from typing import ClassVar
 from monitor.config import PolicySettings
 from monitor.domain import Category, Finding, PostContext, Severity
 from monitor.policy.base import Analysis
-from monitor.policy.rules.common import CueRule, PolicyRule, Span, cue, spans_of
+from monitor.policy.rules.common import FIRST_PERSON, CueRule, PolicyRule, Span, cue, spans_of
 
 # The practice's own public voice: what it announced is not confidential.
 ANNOUNCED = cue(
@@ -136,13 +136,17 @@ class Credentials(CueRule):
         "badge",
     )
     context: ClassVar[re.Pattern[str] | None] = re.compile(
-        r"(?i)\b(?:is|are|=|:)\s*[\"'“]?[\w!@#$%^&*.\-]{3,}|\b(?:use|borrow|share|shared|sharing|"
+        r"(?i)\b(?:is|are|=|:|(?:changed|set|reset) to)\s*[\"'“]?[\w!@#$%^&*.\-]{3,}"
+        r"|\b(?:use|borrow|share|shared|sharing|"
         r"here'?s|gave|give|text|sent|send|using|log in as|logged in as|on a sticky|sticky note|"
         r"written on|taped)\b|[:=]\s*\S{3,}"
     )
     window: ClassVar[int] = 40
     unless: ClassVar[re.Pattern[str] | None] = cue(
         "never share (?:your|a) password",
+        "most common (?:\\w+ )?passwords?",
+        "common passwords",
+        "breach dumps",
         "reset your password",
         "forgot (?:my|your) password",
         "password manager",
@@ -158,6 +162,16 @@ class InternalFinances(CueRule):
     severity: ClassVar[Severity] = Severity.HIGH
     explanation: ClassVar[str] = "Discloses the practice's internal finances or payer terms"
     trigger: ClassVar[re.Pattern[str]] = cue(
+        "(?:medicaid|medicare|aetna|cigna|humana|united|uhc|bcbs|payer|payor|insurance) contracts?",
+        "\\d+% of (?:medicare|medicaid)",
+        "99[0-4]\\d\\ds?",
+        "recoupment",
+        "overbill(?:ed|ing)?",
+        "pays (?:way |a lot |so much )?better",
+        "lost \\$[\\d,.]+k?",
+        "q[1-4] (?:numbers|revenue|results)",
+        "rais(?:e|ing) (?:\\w+ ){0,3}prices",
+        "price (?:increase|hike)s?",
         "revenue",
         "profits?",
         "losses",
@@ -198,6 +212,7 @@ class InternalFinances(CueRule):
     )
     context: ClassVar[re.Pattern[str] | None] = OURS
     window: ClassVar[int] = 100
+    practice_is_context: ClassVar[bool] = True
     unless: ClassVar[re.Pattern[str] | None] = ANNOUNCED
 
 
@@ -209,6 +224,13 @@ class UnreleasedPlans(CueRule):
     severity: ClassVar[Severity] = Severity.HIGH
     explanation: ClassVar[str] = "Reveals the practice's unannounced plans"
     trigger: ClassVar[re.Pattern[str]] = cue(
+        "(?:2nd|second|3rd|third|another) (?:location|site|office|clinic|branch)",
+        "(?:signed|signing) the lease",
+        "looking at a (?:building|space|property)",
+        "nothing signed",
+        "(?:is|are) leaving",
+        "haven'?t told",
+        "cutting (?:\\d+ )?(?:\\w+ )?(?:jobs|positions|staff|hours|services|roles)",
         "merg(?:er|ers|ing|e|ed)",
         "acquisition",
         "acquir(?:e|ed|ing)",
@@ -242,6 +264,7 @@ class UnreleasedPlans(CueRule):
         f"(?:{SECRET.pattern})|(?:{OURS.pattern})", re.IGNORECASE
     )
     window: ClassVar[int] = 160
+    practice_is_context: ClassVar[bool] = True
     unless: ClassVar[re.Pattern[str] | None] = ANNOUNCED
 
 
@@ -253,6 +276,10 @@ class PersonnelMatters(CueRule):
     severity: ClassVar[Severity] = Severity.HIGH
     explanation: ClassVar[str] = "Discloses a staff member's personnel matter"
     trigger: ClassVar[re.Pattern[str]] = cue(
+        "let (?:\\w+ ){1,4}go",
+        "\\$\\d+(?:\\.\\d+)?\\s?/\\s?(?:hr|hour|yr|year)",
+        "starting at \\$",
+        "\\$\\d+ more than",
         "fired",
         "getting fired",
         "got canned",
@@ -316,7 +343,10 @@ class PersonnelMatters(CueRule):
         "everyone(?:'s| is)",
         "staff",
         "the new hire",
+        "new (?:\\w+ )?hire",
         "our",
+        "those of us",
+        "(?-i:[A-Z][a-z]{2,})",
     )
     window: ClassVar[int] = 100
     unless: ClassVar[re.Pattern[str] | None] = cue(
@@ -356,6 +386,7 @@ class SecurityIncident(CueRule):
     )
     context: ClassVar[re.Pattern[str] | None] = OURS
     window: ClassVar[int] = 120
+    practice_is_context: ClassVar[bool] = True
     unless: ClassVar[re.Pattern[str] | None] = ANNOUNCED
 
 
@@ -387,9 +418,12 @@ class LegalMatters(CueRule):
         "court",
     )
     context: ClassVar[re.Pattern[str] | None] = re.compile(
-        f"(?:{OURS.pattern})|(?:{SECRET.pattern})|dr\\.?\\s+\\w+", re.IGNORECASE
+        f"(?:{OURS.pattern})|(?:{SECRET.pattern})|(?:{FIRST_PERSON.pattern})|dr\\.?\\s+\\w+"
+        r"|\bgot served\b|\bserved (?:with|in)\b|\blawyers? (?:say|said|told)\b",
+        re.IGNORECASE,
     )
     window: ClassVar[int] = 120
+    practice_is_context: ClassVar[bool] = True
     unless: ClassVar[re.Pattern[str] | None] = ANNOUNCED
 
 
@@ -414,6 +448,9 @@ class InternalScreenshot(CueRule):
     )
     context: ClassVar[re.Pattern[str] | None] = cue(
         "internal",
+        "schedul\\w*",
+        "templates?",
+        "slots",
         "memo",
         "email from (?:management|admin|hr|leadership|the ceo|corporate)",
         "staffing (?:grid|sheet|schedule)",

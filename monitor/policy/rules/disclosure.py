@@ -9,11 +9,13 @@ opinions are the author's own. An account whose bio carries both is not flagged.
 from __future__ import annotations
 
 import re
+from difflib import SequenceMatcher
 from typing import ClassVar
 
 from monitor.config import PolicySettings
 from monitor.domain import Category, Finding, PostContext, Severity
 from monitor.policy.base import Analysis
+from monitor.policy.rules.advice import IndividualizedAdvice
 from monitor.policy.rules.common import (
     PolicyRule,
     Span,
@@ -49,8 +51,16 @@ AFFILIATION = cue(
     "biller|specialist|np|pa|rn|md|ma) (?:at|@|with)",
     "(?:at|@) [A-Z][\\w&'. -]{2,40}(?:clinic|practice|health|medical|family|dental|pediatrics|"
     "care|associates|group|center|centre)",
+    "my (?:coworkers|co-workers|colleagues|team|job|work|employer|workplace|boss)",
+    "(?:years|months|weeks) (?:at|with)",
+    "started (?:at|with)",
+    "(?:work|working) here",
+    "(?:our|my) (?:clinic|practice|office|team|staff|docs|doctors|nurses)",
+    "we(?:'re| are| have|'ve)",
 )
 NOT_ADVICE = cue(
+    "not (?:\\w+ (?:or|and|/) )?(?:medical|professional|clinical|therapy|therapeutic|"
+    "health(?:care)?|legal|nursing|pharmacy|dental) advice",
     "not (?:medical|professional|clinical|health(?:care)?) advice",
     "not (?:a substitute for|intended as|meant as) (?:\\w+ ){0,3}advice",
     "no(?:t)? (?:medical|professional) advice",
@@ -75,6 +85,33 @@ OWN_OPINIONS = cue(
 )
 
 PROMOTION = cue(
+    "\\w+est",
+    "most \\w+",
+    "book",
+    "try (?:it|them|us)",
+    "tell your friends",
+    "takes (?:walk-?ins|most insurance|insurance)",
+    "walk-?ins",
+    "hours",
+    "openings",
+    "offers?",
+    "launched",
+    "slick",
+    "\\$\\d+",
+    "beats",
+    "stop paying",
+    "accepting",
+    "highly",
+    "great",
+    "outstanding",
+    "caring",
+    "friendly",
+    "kind",
+    "top",
+    "hands down",
+    "go (?:see|to)",
+    "come (?:by|in|see)",
+    "no appt needed",
     "best",
     "amazing",
     "awesome",
@@ -187,6 +224,65 @@ GUIDANCE = cue(
 )
 
 
+# Everyday health topics the clinical vocabulary leaves out (prevention, wellness).
+HEALTH = cue(
+    "hydrate",
+    "hydrated",
+    "hydration",
+    "water",
+    "fluids",
+    "sunscreen",
+    "spf",
+    "supplements?",
+    "vitamins?",
+    "probiotics?",
+    "nsaids?",
+    "dizzy(?: spells)?",
+    "mole",
+    "moles",
+    "colic",
+    "salt",
+    "sodium",
+    "sugar",
+    "diet",
+    "exercise",
+    "sleep",
+    "fever",
+    "fevers",
+    "symptoms?",
+    "colds?",
+    "flu season",
+    "germs",
+    "hand ?washing",
+    "wash your hands",
+    "screening",
+    "breathing",
+    "stress",
+    "mental health",
+    "weight",
+    "calories",
+    "smoking",
+    "vaping",
+    "alcohol",
+    "z-?paks?",
+    "tylenol",
+    "ibuprofen",
+    "advil",
+    "motrin",
+    "naproxen",
+)
+# An instruction opening a sentence ("Hydrate!", "Space them 2 hrs apart", "Don't take ...").
+IMPERATIVE = re.compile(
+    r"(?im)(?:^|[.!?:]\s+|\n)\s*(?:please\s+)?(?:hydrate|drink|wear|use|take|get|avoid|stop|"
+    r"start|try|wash|eat|sleep|rest|call|check|space|pick|don'?t|do not|always|remember|"
+    r"skip|cut|walk|ask|talk|save|limit|keep|put|apply|ice|watch|book|schedule)\b"
+    r"|\bnever (?:take|mix|give|skip|use|ignore|share)\b"
+    r"|\bshould (?:get|be seen|take|have|see|use|avoid|start|stop|wear|drink|eat)\b"
+    r"|\s=\s|\b(?:don'?t|doesn'?t|do not|does not|won'?t) (?:treat|prevent|work|cure|help)\b"
+    r"|\b\d+\s?(?:l|ml|mg|min|minutes|hrs|hours)\s+(?:a|per)\s+day\b|\bevery day\b"
+)
+
+
 class UndisclosedAffiliation(PolicyRule):
     """Promoting the practice without saying you work there."""
 
@@ -214,16 +310,37 @@ class UndisclosedAffiliation(PolicyRule):
             if names
             else None
         )
+        self._names = names
         # Handles and hashtags spell the name without spaces ("@SunriseFamilyMed").
         self._squashed = [re.sub(r"\W", "", n).lower() for n in names]
 
     def practice_spans(self, text: str) -> list[Span]:
         spans = spans_of(self._practice, text) if self._practice else []
+        spans += self._fuzzy(text)
         for m in re.finditer(r"[@#]\w{4,}", text):
             tag = m.group()[1:].lower()
             if any(s and (s in tag or tag in s) and len(tag) >= 5 for s in self._squashed):
                 spans.append((m.start(), m.end()))
         return spans
+
+    def _fuzzy(self, text: str) -> list[Span]:
+        """Misspelt practice names ("Riversdie FM", "Riverside Famly Med")."""
+        tokens = [(m.group(), m.start(), m.end()) for m in re.finditer(r"[\w&]+", text)]
+        found: list[Span] = []
+        for name in self._names:
+            words = name.lower().split()
+            if len(name) < 8 or len(words) < 2:
+                continue
+            n = len(words)
+            for i in range(len(tokens) - n + 1):
+                window = tokens[i : i + n]
+                candidate = " ".join(t[0].lower() for t in window)
+                candidate = re.sub(r"(?:'s|s)$", "", candidate)
+                if candidate[0] != name[0].lower():
+                    continue
+                if SequenceMatcher(None, candidate, name.lower()).ratio() >= 0.88:
+                    found.append((window[0][1], window[-1][2]))
+        return found
 
     def disclosed(self, post: PostContext) -> bool:
         bio = post.author.bio
@@ -252,18 +369,24 @@ class ClinicianAdviceWithoutDisclaimer(PolicyRule):
         "Clinician posts health guidance without a not-medical-advice / own-opinions disclaimer"
     )
 
+    def __init__(self, settings: PolicySettings) -> None:
+        super().__init__(settings)
+        self._advice = IndividualizedAdvice(settings)
+
     def check(self, post: PostContext, analysis: Analysis) -> list[Finding]:
         if not is_clinician(post.author):
             return []
         bio = post.author.bio
         if NOT_ADVICE.search(bio) and OWN_OPINIONS.search(bio):
             return []
-        guidance = spans_of(GUIDANCE, post.text)
-        if not guidance:
-            return []
-        care = [(c.start, c.end) for c in vocabulary().find(post.text)]
+        advice = self._advice.check(post, analysis)
+        if advice:
+            return [self.finding(advice[0].spans)]
+        text = post.text
+        care = [(c.start, c.end) for c in vocabulary().find(text)] + spans_of(HEALTH, text)
         if not care:
             return []
+        guidance = spans_of(GUIDANCE, text) + spans_of(IMPERATIVE, text)
         hits = [g for g in guidance if near_any(g, care, 120)]
         if not hits:
             return []

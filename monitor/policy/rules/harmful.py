@@ -19,6 +19,17 @@ from monitor.policy.rules.common import CueRule, cue
 
 # Who can be harmed: patients, colleagues, people at the practice (named or not).
 TARGET = cue(
+    "clients?",
+    "ladies",
+    "ppl",
+    "sir",
+    "ma'?am",
+    "girl",
+    "new grad",
+    "(?-i:[A-Z][a-z]{2,}) (?:in|from) (?:billing|the lab|the front|radiology|it|hr|pharmacy|"
+    "reception)",
+    "u",
+    "you",
     "patients?",
     "pts?",
     "my patient",
@@ -34,7 +45,9 @@ TARGET = cue(
     "coworkers?",
     "co-workers?",
     "colleagues?",
-    "(?:my|our|the) (?:charge nurse|manager|boss|"
+    "waiting room",
+    "front desk",
+    "(?:my|our|the) (?:new )?(?:charge nurse|manager|boss|"
     "supervisor|director|doctor|dr|nurse|resident|intern|attending|receptionist|front desk|"
     "ma|tech|hygienist|surgeon|np|pa|pharmacist|biller|scheduler|admin|new hire|team|staff)",
     "dr\\.? [A-Z]\\w+",
@@ -52,6 +65,32 @@ TARGET = cue(
     "karen",
 )
 INSULT = cue(
+    "(?:dumb|lazi|stupid|ugli|fatt|slow|rud|whini|grumpi|craz)est",
+    "you know who you are",
+    "complete (?:idiot|moron|joke|mess|disaster|clown)",
+    "dumb as (?:rocks|a (?:rock|brick|box))",
+    "attention seekers?",
+    "fatt(?:y|ies)",
+    "whine",
+    "whining",
+    "cry me a river",
+    "bless (?:her|his|their) heart",
+    "won'?t last",
+    "be like",
+    "🙄",
+    "🤡",
+    "🐷",
+    "iconic",
+    "absolute legend",
+    "karma",
+    "(?:is|are) a disaster",
+    "do better",
+    "humble (?:her|him|them)",
+    "(?:please )?fire (?:this|that) (?:man|woman|guy|lady|person)",
+    "nobody wants (?:u|you|her|him|them)",
+    "not my job",
+    "mind reader",
+    "all in (?:her|his|their) head",
     "idiots?",
     "idiotic",
     "morons?",
@@ -113,7 +152,6 @@ INSULT = cue(
     "hag",
     "witch",
     "cow",
-    "dinosaur",
     "bimbo",
     "airhead",
     "snowflake",
@@ -145,7 +183,7 @@ class InsultOrMockery(CueRule):
     explanation: ClassVar[str] = "Insults or mocks a patient or colleague"
     trigger: ClassVar[re.Pattern[str]] = INSULT
     context: ClassVar[re.Pattern[str] | None] = TARGET
-    window: ClassVar[int] = 60
+    window: ClassVar[int] = 100
     unless: ClassVar[re.Pattern[str] | None] = cue(
         "not (?:stupid|dumb)",
         "no such thing as a (?:stupid|dumb) question",
@@ -161,6 +199,14 @@ class Threat(CueRule):
     severity: ClassVar[Severity] = Severity.HIGH
     explanation: ClassVar[str] = "Threatens a person"
     trigger: ClassVar[re.Pattern[str]] = cue(
+        "(?:i )?will key",
+        "key (?:your|ur|her|his|their) car",
+        "catch these hands",
+        "(?:punch|slap|hit|smack) \\w+ in the (?:face|mouth|head)",
+        "before i do",
+        "(?:i'?d|i would) love to (?:punch|slap|hit|strangle|kill|smack)",
+        "laxatives in (?:it|her|his|their)",
+        "spit in (?:her|his|their|your) (?:coffee|food|drink)",
         "(?:i'?ll|i will|gonna|going to|i'?m going to|about to|want to|wanna) (?:kill|hurt|"
         "punch|slap|strangle|choke|smack|beat|stab|shoot|end|destroy|ruin|get)",
         "(?:kill|hurt|punch|slap|strangle|choke|smack|beat up|stab|shoot) (?:her|him|them|"
@@ -197,6 +243,12 @@ class Discrimination(CueRule):
     severity: ClassVar[Severity] = Severity.HIGH
     explanation: ClassVar[str] = "Makes a discriminatory remark"
     trigger: ClassVar[re.Pattern[str]] = cue(
+        "ladies",
+        "women",
+        "(?:anyone|anybody|people|someone|nobody) over \\d+",
+        "old people",
+        "(?:don'?t|doesn'?t|can'?t|cannot) speak english",
+        "pronouns",
         "immigrants?",
         "illegals?",
         "foreigners?",
@@ -232,6 +284,16 @@ class Discrimination(CueRule):
         "go back to",
     )
     context: ClassVar[re.Pattern[str] | None] = cue(
+        "should(?:n'?t| not) be allowed",
+        "should just",
+        "need to stop",
+        "not hiring",
+        "won'?t hire",
+        "can'?t keep up",
+        "whine",
+        "whining",
+        "different clinic",
+        "not a mind reader",
         "always",
         "never",
         "all (?:of them|they)",
@@ -243,7 +305,6 @@ class Discrimination(CueRule):
         "dumb",
         "criminals?",
         "animals",
-        "should(?:n'?t)? (?:be|go|get)",
         "don'?t belong",
         "go back",
         "can'?t stand",
@@ -293,10 +354,26 @@ class UnsafeConduct(CueRule):
     severity: ClassVar[Severity] = Severity.HIGH
     explanation: ClassVar[str] = "Boasts about unsafe or unprofessional conduct at work"
     trigger: ClassVar[re.Pattern[str]] = cue(
-        "drunk",
+        "took (?:a few|some|a couple|one|two) (?:of )?(?:the )?(?:sample |extra |leftover )?"
+        "\\w+ home",
+        "nobody (?:counts|checks|noticed|notices|will notice)",
+        "no one (?:counts|checks|noticed|notices|will notice)",
+        "who'?s (?:checking|counting|gonna check)",
+        "skipped hand (?:hygiene|washing)",
+        "bare-?handed",
+        "without gloves",
+        "charted that i",
+        "to get (?:her|him|them) out of (?:my|the) (?:\\w+ )?(?:room|office|chair) faster",
+        "slowest iv",
+        "made (?:her|him|them) wait (?:on purpose|longer)",
+        "on purpose",
+        "refused to (?:fill|treat|see|give|dispense)",
+        "my pharmacy, my rules",
+        "i don'?t believe in (?:it|vaccines|birth control)",
+        "(?:i was|i'm|im|got|getting|showed up|came in|come in|working) "
+        "(?:so |super |a little |kinda )?(?:drunk|hungover|high|buzzed|tipsy|stoned)",
         "hungover",
         "hung over",
-        "high",
         "buzzed",
         "tipsy",
         "stoned",
@@ -332,6 +409,12 @@ class UnsafeConduct(CueRule):
         "eyeballed (?:the )?dose",
     )
     context: ClassVar[re.Pattern[str] | None] = cue(
+        "anyway",
+        "nobody",
+        "no one",
+        "home",
+        "closet",
+        "samples?",
         "at work",
         "work",
         "shift",
@@ -386,3 +469,38 @@ class UnsafeConduct(CueRule):
         "high (?:blood|risk|fever|sugar|dose|school|five|quality|acuity|volume|census|demand)",
         "got (?:a|my) (?:flu shot|booster)",
     )
+
+
+class WorkplaceGossip(CueRule):
+    """Gloating over a named colleague's personnel trouble (also confidential)."""
+
+    id: ClassVar[str] = "harmful.workplace_gossip"
+    category: ClassVar[Category] = Category.HARMFUL_CONTENT
+    severity: ClassVar[Severity] = Severity.HIGH
+    explanation: ClassVar[str] = "Gloats over an identifiable colleague's workplace trouble"
+    trigger: ClassVar[re.Pattern[str]] = cue(
+        "written up",
+        "wrote (?:her|him|them) up",
+        "on a pip",
+        "pip",
+        "got (?:fired|canned|suspended|demoted|let go)",
+        "(?:is|was) (?:getting )?(?:fired|suspended|demoted)",
+        "final warning",
+    )
+    context: ClassVar[re.Pattern[str] | None] = cue(
+        "lol",
+        "lmao+",
+        "🍿",
+        "🙃",
+        "😂",
+        "🤣",
+        "took (?:long|forever) enough",
+        "finally",
+        "good riddance",
+        "bye+",
+        "deserved (?:it|that)",
+        "karma",
+        "called it",
+        "about time",
+    )
+    window: ClassVar[int] = 100

@@ -21,6 +21,7 @@ _ALL: list[type[PolicyRule]] = [
     harmful.Threat,
     harmful.Discrimination,
     harmful.UnsafeConduct,
+    harmful.WorkplaceGossip,
     advice.IndividualizedAdvice,
 ]
 
