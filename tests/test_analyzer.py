@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from monitor.config import PolicySettings
@@ -121,3 +124,19 @@ def test_when_batched_or_one_by_one_then_ner_entities_are_identical(
     assert full_analyzer.with_ner(posts, cheap) == full_analyzer.with_ner(
         posts, cheap, batched=False
     )
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SYNTH = SHARED / "fixtures" / "text-corpora" / "presidio-research" / "synth_dataset_v2.json"
+DEV_CORPUS = Path(__file__).parent / "data" / "policy_corpus.jsonl"
+
+
+@pytest.mark.slow
+def test_when_triggers_skip_recognizers_then_analysis_equals_the_untriggered_one() -> None:
+    texts = [json.loads(line)["text"] for line in DEV_CORPUS.read_text().splitlines() if line]
+    if SYNTH.exists():  # presidio-research's synthetic PII sentences (MIT), every fifth one
+        texts += [row["full_text"] for row in json.loads(SYNTH.read_text())[::5]]
+    posts = [_post(text) for text in texts]
+    triggered = PostAnalyzer(PolicySettings(), ner=False)
+    untriggered = PostAnalyzer(PolicySettings(), ner=False, triggers=False)
+    assert triggered.patterns(posts) == untriggered.patterns(posts)

@@ -91,3 +91,43 @@ def test_when_workers_split_the_batch_then_findings_are_identical_and_in_order(
     parallel = Scanner(ToyPolicy(), analyzer, workers=2, min_parallel=1)
     assert parallel.scan_many(posts) == serial
     assert parallel.ner_posts == sum(1 for p in posts if _CARE.search(p.text))
+
+
+@dataclass
+class InsultPolicy:
+    """Flags "idiot" without needing NER: names in its excerpt must still be masked."""
+
+    version: str = "insult-1"
+
+    def needs_ner(self, post: PostContext, cheap: Analysis) -> bool:
+        return False
+
+    def evaluate(self, post: PostContext, analysis: Analysis) -> list[Finding]:
+        start = post.text.find("idiot")
+        if start < 0:
+            return []
+        return [
+            Finding(
+                category=Category.HARMFUL_CONTENT,
+                severity=Severity.HIGH,
+                rule="toy.insult",
+                spans=((start, start + 5),),
+                explanation="An insult.",
+            )
+        ]
+
+
+@pytest.mark.slow
+def test_when_rule_needs_no_ner_but_fires_then_names_in_its_excerpt_are_still_masked(
+    analyzer: PostAnalyzer,
+) -> None:
+    posts = [
+        PostContext(id="1", text="my idiot coworker Derek Hollingsworth did it again"),
+        PostContext(id="2", text="Coffee with Derek Hollingsworth, lovely morning"),
+    ]
+    scanner = Scanner(InsultPolicy(), analyzer)
+    results = scanner.scan_many(posts)
+    assert results[0][0].excerpt == "my idiot coworker <PERSON> did it again"
+    assert results[1] == []
+    assert scanner.ner_posts == 1
+    assert results == Scanner(InsultPolicy(), analyzer, shortcuts=False).scan_many(posts)

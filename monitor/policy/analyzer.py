@@ -166,7 +166,9 @@ class PostAnalyzer:
     """Presidio over posts: the cheap pattern pass, and spaCy NER on the posts that need it.
 
     ``ner=False`` is the pattern-only mode: the spaCy model is never loaded and ``with_ner``
-    returns the cheap analyses unchanged.
+    returns the cheap analyses unchanged. ``triggers=False`` asks presidio for every entity
+    type on every post instead of only those whose cheap trigger is present (same result,
+    slower: for checking the triggers).
     """
 
     def __init__(
@@ -175,20 +177,28 @@ class PostAnalyzer:
         *,
         ner: bool = True,
         score_threshold: float = DEFAULT_SCORE_THRESHOLD,
+        triggers: bool = True,
     ) -> None:
         self.settings = settings
+        self.triggers = triggers
         self.ner_enabled = ner
         self.score_threshold = score_threshold
         self.allowlist = Allowlist.from_settings(settings)
 
     def patterns(self, posts: Sequence[PostContext]) -> list[Analysis]:
         """The cheap analysis of each post: pattern recognizers only."""
-        from monitor.policy.nlp import LANGUAGE, pattern_engine
+        from monitor.policy.nlp import LANGUAGE, pattern_engine, triggered_entities
 
         engine = pattern_engine()
         analyses = []
         for post in posts:
-            results = engine.analyze(post.text, language=LANGUAGE, score_threshold=0.0)
+            entities = triggered_entities(engine, post.text) if self.triggers else None
+            if entities == []:
+                analyses.append(Analysis(ner_ran=False))
+                continue
+            results = engine.analyze(
+                post.text, language=LANGUAGE, entities=entities, score_threshold=0.0
+            )
             found = _entities(post.text, results, self.score_threshold)
             analyses.append(
                 Analysis(entities=_sorted(self.allowlist.filter(post, found)), ner_ran=False)

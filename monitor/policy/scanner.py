@@ -4,9 +4,12 @@ For a batch, ``scan_many``:
 
 1. runs the cheap pattern pass on every post;
 2. asks the policy, post by post, whether names or places from NER could change a finding
-   (``policy.needs_ner(post, cheap)``); only those posts go through spaCy, batched through
-   ``nlp.pipe`` with every component but ``ner`` disabled;
-3. evaluates the policy on each post's analysis and fills in every finding's masked excerpt.
+   (``policy.needs_ner(post, cheap)``); a post that needs no NER is evaluated on its cheap
+   analysis, and if that yields no finding, it is done;
+3. runs spaCy on the others (those that need NER, and those with findings, so that their
+   excerpts mask names too), batched through ``nlp.pipe`` with every component but ``ner``
+   disabled, and evaluates the policy on their full analysis;
+4. fills in every finding's masked excerpt.
 
 Large batches are split into contiguous chunks scanned by worker processes (``workers``;
 0 = one per core), each loading the model once. ``shortcuts=False`` turns every shortcut off:
@@ -98,8 +101,19 @@ class Scanner:
 
     def _scan_serial(self, posts: Sequence[PostContext]) -> list[list[Finding]]:
         analyses = self.analyzer.patterns(posts)
+        findings: list[list[Finding] | None] = [None] * len(posts)
         if self.analyzer.ner_enabled:
-            needy = [i for i, p in enumerate(posts) if self.policy.needs_ner(p, analyses[i])]
+            needy = []
+            for i, post in enumerate(posts):
+                if self.policy.needs_ner(post, analyses[i]):
+                    needy.append(i)
+                    continue
+                found = self.policy.evaluate(post, analyses[i])
+                if found:
+                    # A finding's excerpt must mask names too: NER runs, the policy reruns.
+                    needy.append(i)
+                else:
+                    findings[i] = []
             if needy:
                 full = self.analyzer.with_ner(
                     [posts[i] for i in needy], [analyses[i] for i in needy]
@@ -107,7 +121,10 @@ class Scanner:
                 for i, analysis in zip(needy, full, strict=True):
                     analyses[i] = analysis
                 self.ner_posts += len(needy)
-        return [self._evaluate(p, a) for p, a in zip(posts, analyses, strict=True)]
+        return [
+            found if found is not None else self._evaluate(post, analysis)
+            for post, analysis, found in zip(posts, analyses, findings, strict=True)
+        ]
 
     def _evaluate(self, post: PostContext, analysis: Analysis) -> list[Finding]:
         findings = self.policy.evaluate(post, analysis)
