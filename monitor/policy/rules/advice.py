@@ -19,7 +19,6 @@ from typing import ClassVar
 from monitor.domain import Category, Finding, PostContext, Severity
 from monitor.policy.base import Analysis
 from monitor.policy.rules.common import (
-    SECOND_PERSON,
     PolicyRule,
     Span,
     addressee_spans,
@@ -39,6 +38,8 @@ DOSE = re.compile(
     r"|\b(?:bid|tid|qid|prn|q\d+h)\b"
 )
 INSTRUCTION = cue(
+    "cut (?:the |your )?\\w+ in half",
+    "alternate",
     "take",
     "taking",
     "try",
@@ -83,6 +84,8 @@ INSTRUCTION = cue(
     "ride it out",
 )
 VERDICT = cue(
+    "sounds (?:benign|fine|normal|harmless|like nothing)",
+    "(?:is|are|looks|sounds) (?:totally |probably |definitely )?benign",
     "sounds like",
     "sounds like you have",
     "looks like",
@@ -103,6 +106,10 @@ VERDICT = cue(
     "you'?ll be fine",
 )
 SKIP_CARE = cue(
+    "no need to (?:get|bring|take|go|see|come|book|call)",
+    "don'?t waste (?:your )?(?:money|time) on",
+    "(?:run|walk|push|work) through it",
+    "don'?t tell your (?:doc|doctor|provider|pharmacist)",
     "(?:no need|don'?t need|you don'?t need|not worth) (?:to )?(?:go(?:ing)? (?:in|to)|see|"
     "come in|book|make an appointment|bother|the er|urgent care)",
     "(?:skip|cancel|don'?t bother with) (?:the|your) (?:appointment|appt|er|doctor|follow-?up|"
@@ -124,7 +131,62 @@ REDIRECT = cue(
     "not able to (?:give|offer) advice",
     "dm us to book",
 )
-_TREATMENT_WORDS = frozenset({"drug", "care"})
+# Medicines as people write them (brands the vocabulary's commonness filter drops).
+MEDS = cue(
+    "meds",
+    "medication",
+    "medicine",
+    "pills?",
+    "antibiotics?",
+    "insulin",
+    "inhaler",
+    "percocet",
+    "vicodin",
+    "xanax",
+    "adderall",
+    "ambien",
+    "valium",
+    "oxy",
+    "norco",
+    "tramadol",
+    "ativan",
+    "zoloft",
+    "lexapro",
+    "prozac",
+    "tylenol",
+    "advil",
+    "motrin",
+    "ibuprofen",
+    "benadryl",
+    "nyquil",
+    "dayquil",
+    "mucinex",
+    "sudafed",
+    "claritin",
+    "zyrtec",
+    "allegra",
+    "flonase",
+    "tamiflu",
+    "z-?pak",
+    "amoxicillin",
+    "cipro",
+    "prednisone",
+    "metformin",
+    "ozempic",
+    "wegovy",
+    "mounjaro",
+    "melatonin",
+    "aspirin",
+    "naproxen",
+    "aleve",
+    "birth control",
+    "the pill",
+    "steroids?",
+    "antidepressants?",
+    "painkillers?",
+)
+_SKIP = re.compile(r"(?i)\b(?:skip|cancel|postpone|don'?t bother with|forget)\s+(?:the|your|ur)\b")
+_CONDITIONAL = re.compile(r"(?i)\bif\s+(?:you|u)\s*$")
 
 
 class IndividualizedAdvice(PolicyRule):
@@ -140,25 +202,37 @@ class IndividualizedAdvice(PolicyRule):
     def check(self, post: PostContext, analysis: Analysis) -> list[Finding]:
         text = post.text
         addressed = addressee_spans(text)
-        second = spans_of(SECOND_PERSON, text)
-        if not (is_reply(post) or addressed) or not (addressed or second):
+        if not (is_reply(post) or addressed):
             # General posts ("get your flu shot") are public-health information, not advice
             # to one person — unless they answer someone's situation by name.
             return []
         care = vocabulary().find(text)
         clinical = [(c.start, c.end) for c in care]
-        drugs = [(c.start, c.end) for c in care if c.kind in _TREATMENT_WORDS]
+        drugs = [(c.start, c.end) for c in care if c.kind == "drug"] + spans_of(MEDS, text)
+        skips = spans_of(SKIP_CARE, text)
+        # "skip the colonoscopy": skipping any named care.
+        skips += [
+            m.span()
+            for m in _SKIP.finditer(text)
+            if any(c[0] >= m.end() and c[0] - m.end() <= 25 for c in clinical)
+        ]
+        # "no need to come in" is the opposite of pointing someone to care.
+        redirects = [r for r in spans_of(REDIRECT, text) if not near_any(r, skips, 0)]
         evidence: list[Span] = []
         evidence += spans_of(DOSE, text)
-        evidence += spans_of(SKIP_CARE, text)
+        evidence += skips
+        # "800 ibuprofen": a number right before a medicine is a dose.
+        evidence += [d for d in drugs if re.search(r"\d\s*$", text[max(0, d[0] - 6) : d[0]])]
         for span in spans_of(INSTRUCTION, text):
-            if near_any(span, drugs + clinical, 50):
+            if near_any(span, drugs, 50):
                 evidence.append(span)
-        for span in spans_of(VERDICT, text):
-            # "sounds like strep": a verdict that names a condition right after it.
-            if any(c[0] >= span[1] and c[0] - span[1] <= 40 for c in clinical):
-                evidence.append(span)
-        redirects = spans_of(REDIRECT, text)
+        if not redirects:
+            for span in spans_of(VERDICT, text):
+                if _CONDITIONAL.search(text[max(0, span[0] - 10) : span[0]]):
+                    continue  # "if you have chest pain, ..." describes, does not diagnose
+                # "sounds like strep": a verdict that names a condition right after it.
+                if any(c[0] >= span[1] and c[0] - span[1] <= 40 for c in clinical):
+                    evidence.append(span)
         evidence = [e for e in evidence if not near_any(e, redirects, 0)]
         if not evidence:
             return []

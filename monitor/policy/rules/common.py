@@ -165,7 +165,7 @@ def is_reply(post: PostContext) -> bool:
 
 
 _MENTION = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{2,}")
-_VOCATIVE = re.compile(r"^\s*(?:hi|hey|hello|dear)?\s*[A-Z][a-z]+\s*[,:—-]")
+_VOCATIVE = re.compile(r"^\s*(?:hi|hey|hello|dear)?\s*[A-Z][a-z]+\s*[,—]")
 _VOCATIVE_END = re.compile(r",\s*(?:hun|dear|friend\s+)?[A-Z][a-z]+\s*(?=[.!?]|$)")
 
 
