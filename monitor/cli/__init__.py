@@ -21,6 +21,7 @@ _COMMAND_MODULES = [
     "monitor.cli.policy_cmd",
     "monitor.cli.review",
     "monitor.cli.scan",
+    "monitor.cli.service",
 ]
 
 
