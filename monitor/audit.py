@@ -51,10 +51,12 @@ def begin_snapshot(session: Session) -> None:
     Call before any other statement in the session's transaction. PostgreSQL: REPEATABLE READ;
     SQLite (WAL): an explicit BEGIN, whose read snapshot lasts until the transaction ends.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    else:
-        session.connection().exec_driver_sql("BEGIN")
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        # Fails loudly (rather than being ignored) if a query already ran in this transaction.
+        connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    elif not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        connection.exec_driver_sql("BEGIN")
 
 
 # --- checkpoint signatures -------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from monitor.audit import begin_snapshot
 from monitor.errors import Conflict, InvalidInput
 from monitor.export import (
     BASE_COLUMNS,
@@ -19,6 +20,7 @@ from monitor.export import (
     check_export,
     escape_cell,
     export_findings,
+    iter_records,
     make_filters,
     manifest_path,
     unescape_cell,
@@ -250,3 +252,21 @@ def test_when_there_are_more_findings_than_one_batch_then_each_keeps_its_own_his
             assert record["history"][1]["note"] == f"n{record['finding_id']}"
         else:
             assert kinds == ["created"]
+
+
+def test_when_the_trail_grows_during_an_export_then_the_export_keeps_its_snapshot(
+    db: Database, seed_finding: Any
+) -> None:
+    with db.session() as session:
+        first = seed_finding(session, at=T0).id
+    with db.session() as reader:
+        begin_snapshot(reader)
+        seen_head = head(reader)
+        with db.session() as writer:
+            seed_finding(writer, at=T0)
+            update_status(writer, first, "escalated", "meanwhile", "bob")
+        records = list(iter_records(reader, WIDE))
+        assert head(reader) == seen_head
+    assert [r["finding_id"] for r in records] == [first]
+    assert [h["kind"] for h in records[0]["history"]] == ["created"]
+    assert records[0]["status"] == "open"
