@@ -57,6 +57,8 @@ def test_when_listing_then_findings_show_masked_and_filter_by_severity(
     assert SECRET_TEXT not in json.dumps(rows)
     rows = _json(run("violations", "list", "--severity", "high", "--format", "json"))
     assert [r["id"] for r in rows] == [seeded["b"]]
+    tomorrow = str(datetime.now(UTC).date() + timedelta(days=2))
+    assert _json(run("violations", "list", "--since", tomorrow, "--format", "json")) == []
     table = run("violations", "list")
     assert table.exit_code == 0 and "[NAME] ([DATE])" in table.output
     assert "Jane Roe" not in table.output
