@@ -8,6 +8,8 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
@@ -16,8 +18,16 @@ from zoneinfo import ZoneInfo
 import click
 
 from monitor.cli.common import app, cli, command, emit, render_table
+from monitor.config import Settings
 from monitor.logs import configure_logging
-from monitor.scheduler import StepResult, build_scheduler, forget, run_cycle, triggers
+from monitor.scheduler import (
+    Runtime,
+    StepResult,
+    build_scheduler,
+    forget,
+    run_cycle,
+    triggers,
+)
 from monitor.service import ServiceSteps
 from monitor.storage.status import service_status
 from monitor.sync import SourceProgress
@@ -29,13 +39,20 @@ def _instance_name(value: str | None) -> str:
     return value or os.environ.get("SOCIAL_MONITOR_INSTANCE") or socket.gethostname()
 
 
-def _install_stop_handlers(stop: threading.Event) -> None:
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM/SIGINT set ``stop``; the previous handlers come back afterwards."""
+
     def handler(signum: int, _frame: FrameType | None) -> None:
         log.info("stop requested", extra={"signal": signal.Signals(signum).name})
         stop.set()
 
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _progress_line(state: SourceProgress) -> None:
@@ -78,29 +95,42 @@ def run(once: bool, instance: str | None, log_format: str | None) -> None:
     name = _instance_name(instance)
     owner = f"{name}:{os.getpid()}"
     stop = threading.Event()
-    _install_stop_handlers(stop)
     steps = ServiceSteps(settings, db, owner, on_progress=_progress_line if once else None)
-    if once:
-        results = run_cycle(steps, stop)
-        if not stop.is_set():
-            if steps.digest_due():
-                results.append(steps.send_digest(stop))
-            else:
-                results.append(steps.retry_digests(stop))
-        _report(results)
-        raise SystemExit(0 if all(r.ok for r in results) else 1)
+    with _stop_on_signals(stop):
+        if once:
+            results = _one_cycle(steps, stop)
+        else:
+            _serve(settings, db.url, name, steps, stop)
+            return
+    _report(results)
+    raise SystemExit(0 if all(r.ok for r in results) else 1)
 
-    from monitor.scheduler import Runtime
+
+def _one_cycle(steps: ServiceSteps, stop: threading.Event) -> list[StepResult]:
+    """Sync, scan, immediate alerts, then today's digest if its time has passed."""
+    results = run_cycle(steps, stop)
+    if not stop.is_set():
+        if steps.digest_due():
+            results.append(steps.send_digest(stop))
+        else:
+            results.append(steps.retry_digests(stop))
+    return results
+
+
+def _serve(
+    settings: Settings, db_url: str, name: str, steps: ServiceSteps, stop: threading.Event
+) -> None:
+    """Run the scheduler until ``stop``; then wait for the job in hand to finish."""
 
     def on_result(results: list[StepResult]) -> None:
         for r in results:
             log.info("%s: %s", r.name, r.summary, extra={"step": r.name, "ok": r.ok})
 
-    scheduler = build_scheduler(settings, db.url, name, Runtime(steps, stop, on_result))
+    scheduler = build_scheduler(settings, db_url, name, Runtime(steps, stop, on_result))
     scheduler.modify_job("cycle", next_run_time=datetime.now(UTC))
     scheduler.resume()
     log.info("service started", extra={"instance": name})
-    while not stop.wait(1.0):
+    while not stop.wait(0.5):
         pass
     scheduler.shutdown(wait=True)
     forget(name)
