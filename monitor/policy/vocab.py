@@ -129,6 +129,16 @@ class Vocabulary:
         """The list a single word belongs to, or None."""
         return self._words.get(word.lower())
 
+    def _stem(self, low: str) -> str | None:
+        """The listed word an inflected form comes from ("detoxing" -> "detox"), if any."""
+        for suffix in ("ing", "ed", "es", "s"):
+            if low.endswith(suffix) and len(low) - len(suffix) >= 4:
+                stem = low[: -len(suffix)]
+                for candidate in (stem, stem + "e"):
+                    if candidate in self._words and candidate not in _UPPER_ONLY:
+                        return candidate
+        return None
+
     def find(self, text: str) -> list[CareTerm]:
         """Every care term in ``text``, left to right, longest phrase first at one position."""
         tokens = [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
@@ -153,6 +163,8 @@ class Vocabulary:
                 found.append(CareTerm("care", start, end, word))
             elif low in self._words and not (word.isupper() is False and low in _UPPER_ONLY):
                 found.append(CareTerm(self._words[low], start, end, word))
+            elif (stem := self._stem(low)) is not None:
+                found.append(CareTerm(self._words[stem], start, end, word))
             elif len(low) > 5 and _SUFFIX.search(low) and low not in _SUFFIX_EXCEPTIONS:
                 found.append(CareTerm("condition", start, end, word))
             i += 1

@@ -461,7 +461,7 @@ class UnsafeConduct(CueRule):
     )
     window: ClassVar[int] = 120
     unless: ClassVar[re.Pattern[str] | None] = cue(
-        "never (?:come|show up|work) (?:in )?(?:drunk|hungover|high)",
+        "never (?:come|show up|work)(?: in| to work| at work)? (?:drunk|hungover|high)",
         "don'?t (?:come|show up) (?:to work )?(?:drunk|hungover|high)",
         "reminder",
         "psa",

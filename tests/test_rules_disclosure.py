@@ -1,0 +1,46 @@
+"""missing_disclosure: speaking for the practice or advising as a clinician, undisclosed."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.domain import Author, Channel
+from tests.policy_cases import FRONT_DESK, NURSE, NURSE_DISCLAIMED, categories
+
+D = "missing_disclosure"
+AFFILIATED = Author("Ben Ortiz", "front_desk", "Front desk @ Sunrise Family Medicine")
+PHYSICIAN = Author("Dr. Lee", "physician", "Husband, father, Spurs fan.")
+
+FLAGGED = [
+    ("praise, no affiliation", "Sunrise Family Medicine has the best docs in town!", FRONT_DESK),
+    ("offer", "Sunrise FM is doing $25 sports physicals all August, tell your friends",
+     FRONT_DESK),
+    ("misspelt practice", "Sunrsie Family Medicine's nurses are the greatest", FRONT_DESK),
+    ("clinician guidance", "Sunscreen every day, even when it's cloudy. SPF 30+.", PHYSICIAN),
+    ("clinician claim", "Antibiotics don't treat colds. Rest, fluids, and time.", PHYSICIAN),
+    ("clinician advice", "@tony_g just double your metformin tonight, no problem", NURSE),
+]  # fmt: skip
+
+NOT_FLAGGED = [
+    ("affiliation in bio", "Sunrise Family Medicine has the best docs in town!", AFFILIATED),
+    ("affiliation in post", "I work at Sunrise FM and our team is the best", FRONT_DESK),
+    ("full disclaimer", "Sunscreen every day, even when it's cloudy. SPF 30+.", NURSE_DISCLAIMED),
+    ("clinician, no guidance", "long shift, exhausted, going to sleep for 14 hours", NURSE),
+    ("non-clinician tip", "Drink water, it's hot out there!", FRONT_DESK),
+    ("practice, no promotion", "Sunrise FM parking lot is flooded again, bring boots", FRONT_DESK),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "text", "author"), FLAGGED, ids=[c[0] for c in FLAGGED])
+def test_when_disclosure_is_missing_then_it_is_flagged(
+    case: str, text: str, author: Author
+) -> None:
+    channel = Channel.COMMENT if text.startswith("@") else Channel.PUBLIC
+    assert D in categories(text, author, channel)
+
+
+@pytest.mark.parametrize(("case", "text", "author"), NOT_FLAGGED, ids=[c[0] for c in NOT_FLAGGED])
+def test_when_disclosed_or_not_speaking_for_anyone_then_not_flagged(
+    case: str, text: str, author: Author
+) -> None:
+    assert D not in categories(text, author)
