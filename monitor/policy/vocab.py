@@ -84,7 +84,9 @@ CARE_TERMS: Final = _terms(
 )
 
 # Abbreviations only meaningful in upper case ("OR" is not "or", "ED" is not "ed").
-CARE_TERMS_UPPER: Final = frozenset({"ED", "ER", "OR", "ICU", "MI", "OD", "IV", "CT", "BP", "HR"})
+CARE_TERMS_UPPER: Final = frozenset(
+    {"ED", "ER", "OR", "ICU", "MI", "OD", "IV", "CT", "BP", "HR", "PSA", "STD", "STI", "UTI"}
+)
 
 _SUFFIX = re.compile(
     r"(?:itis|osis|oma|omas|emia|aemia|pathy|ectomy|otomy|ostomy|plasty|scopy|algia|"
@@ -160,7 +162,9 @@ class Vocabulary:
             if matched:
                 continue
             if word in CARE_TERMS_UPPER:
-                found.append(CareTerm("care", start, end, word))
+                # "PSA: ..." opens a public service announcement, not a test result.
+                if not (word == "PSA" and text[end : end + 1] == ":"):
+                    found.append(CareTerm("care", start, end, word))
             elif low in self._words and not (word.isupper() is False and low in _UPPER_ONLY):
                 found.append(CareTerm(self._words[low], start, end, word))
             elif (stem := self._stem(low)) is not None:

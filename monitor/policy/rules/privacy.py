@@ -32,6 +32,7 @@ from monitor.policy.rules.common import (
     is_private_channel,
     is_reply,
     near_any,
+    practice_pattern,
     sentence_spans,
     spans_of,
 )
@@ -80,7 +81,10 @@ _NOT_REAL = cue(
 )
 # A third party known through someone ("the mayor's daughter", "your boss Mike").
 _THIRD_PARTY = re.compile(
-    r"(?i)\b(?:the|our|my|your|a|his|her)\s+(?:\w+\s+)?[a-z]+(?:'s|’s)\s+(?:son|daughter|wife|"
+    r"(?i)(?-i:\bthe [A-Z][a-z]+s\b)|"
+    r"\b(?:their|his|her)\s+(?:son|daughter|kid|baby|child|wife|husband|mom|dad)(?:'s|’s)|"
+    r"\bsomeone (?:i|we) (?:went to|grew up|used to|dated|know|knew|worked)\b|"
+    r"\b(?:the|our|my|your|a|his|her)\s+(?:\w+\s+)?[a-z]+(?:'s|’s)\s+(?:son|daughter|wife|"
     r"husband|kid|child|baby|mom|mother|dad|father|brother|sister|grandma|grandpa|grandmother|"
     r"grandfather|partner|girlfriend|boyfriend|nephew|niece|aunt|uncle|cousin)\b"
     r"|\b(?:your|ur|his|her)\s+(?:boss|manager|coworker|neighbou?r|friend|grandma|grandpa|mom|"
@@ -90,6 +94,7 @@ _THIRD_PARTY = re.compile(
 )
 # Being a patient is care context in itself.
 _IS_PATIENT = cue(
+    "for the (?:\\d+(?:st|nd|rd|th)|second|third|fourth|fifth|sixth) time (?:this|in|today)",
     "(?:one of )?(?:my|our) (?:clients?|patients?|pts?|regulars)",
     "my client",
     "my patient",
@@ -102,6 +107,11 @@ _PHONE = re.compile(r"(?<![\w/])\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}(?![\w/])")
 _LABELLED_ID = re.compile(
     r"(?i)\b(?:acct|account|mrn|chart|member|policy|claim|dob)\s*(?:#|no\.?|number|id)?\s*[:#]?\s*"
     r"[A-Z]{0,3}\d[\d-]{3,14}\b"
+)
+_NAMES = re.compile(r"(?i)\b(?:names?|patients?|pts?|dob|census)\b")
+_PERSON_AFTER_AGE = re.compile(
+    r"(?i)^\s*(?:\w+\s+)?(?:guy|man|woman|lady|girl|boy|kid|child|baby|patient|pt|soloist|dancer|"
+    r"player|athlete|teacher|firefighter|forward|student|mom|dad|male|female|f|m|w/|with|who)\b"
 )
 _TIME = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}\s?(?:am|pm)\b", re.IGNORECASE)
 _POSSESSED_CARE = re.compile(r"(?i)\b(?:his|her|their)\s+(?:[\w-]+\s+){0,2}?$")
@@ -157,7 +167,7 @@ _WORK = cue(
     "yesterday",
 )
 _SINGULAR_PERSON = re.compile(
-    r"(?i)\b(?:a|the|this|that|one|our|my)\s+(?:\w+\s+){0,2}?"
+    r"(?i)\bmy\s+(?:patient|pt|client)\b|\b(?:a|the|this|that|one|our)\s+(?:\w+\s+){0,2}?"
     r"(?:guy|lady|woman|man|kid|child|baby|girl|boy|gentleman|gent|patient|pt|teen|toddler|"
     r"grandma|grandpa|mom|dad|mother|father|student|teacher|nurse|officer|veteran|"
     r"frequent flyer|regular|client|soloist|player|dancer|anchor|coach|pastor)\b"
@@ -228,7 +238,7 @@ _PUBLIC_FIGURE = cue(
     "actor",
     "actress",
     "athlete",
-    "star",
+    "(?:movie|pop|rock|tv|reality|nba|nfl|hollywood) star",
     "announced",
     "announces",
     "publicly",
@@ -250,20 +260,20 @@ _PUBLIC_FIGURE = cue(
 _DOB = cue("dob", "d\\.o\\.b\\.?", "born on", "date of birth", "birthday", "bday", "b-day")
 _EXACT_DATE = re.compile(
     r"(?i)\d{1,2}/\d{1,2}|\b\d{1,2}:\d{2}\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
-    r"\s+\d{1,2}\b|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|"
+    r"\s+\d{1,2}(?:st|nd|rd|th)?\b|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|"
     r"sep|oct|nov|dec)"
 )
 _INITIALS = re.compile(
     r"\b(?:[A-Z]\.\s?){2,3}(?![A-Za-z])|\b(?:Mr|Mrs|Ms|Miss)\.?\s+[A-Z]\.?(?![a-z])"
     r"|(?:(?<=\bpt\s)|(?<=\bpatient\s))[A-Z]{2}\b"
+    r"|\b(?:client|patient|pt|resident)\s+[A-Z]\.(?=\s)"
 )
 _THIRD_PERSON = cue("he", "she", "him", "her", "his", "hers", "they", "them", "their")
 _CONFIRM = cue(
     r"(?:your|ur) (?:test |lab |biopsy |blood |scan |mri |x-ray )?(?:results?|labs|"
     r"appointment|appt|visit|follow-?up|surgery|procedure|prescription|refill|biopsy|scan|"
-    r"mri|x-ray|xray|chart|treatment|stitches|cast|meds|medication|recovery|diagnosis|"
-    r"bloodwork|injection|infusion|cleaning|crown|filling|implant|session|check-?up|"
-    r"physical|referral|bill|copay|claim|sutures)",
+    r"mri|x-ray|xray|chart|stitches|bloodwork|injection|infusion|cleaning|crown|filling|"
+    r"implant|session|check-?up|physical|referral|bill|copay|claim|sutures)",
     r"(?:saw|seeing|see) (?:you|u) (?:in|at|yesterday|today|last|this|next|on)",
     r"when (?:you|u) (?:came|were) in",
     r"(?:you|u) (?:were|was|came) in (?:yesterday|today|last|this|on)",
@@ -337,6 +347,8 @@ class IdentifierWithCareContext(PolicyRule):
         if entity.type == "LOCATION":
             return bool(_SINGULAR_PERSON.search(sentence))
         if entity.type == "AGE":
+            if _PERSON_AFTER_AGE.search(text[entity.end : entity.end + 25]):
+                return True
             own = FIRST_PERSON.search(sentence) and not _THIRD_PERSON.search(sentence)
             return not own
         return True
@@ -370,7 +382,9 @@ class IdentifierWithCareContext(PolicyRule):
         if not ids:
             return []
         charts = [(e.start, e.end) for e in analysis.entities if e.type == "CHART_PHOTO"]
-        if charts and (care or _WORK.search(text)):
+        if charts and (
+            care or _WORK.search(text) or vocabulary().find(text) or _NAMES.search(text)
+        ):
             return charts + care
         hits = [i for i in ids if near_any(i, care, 200)]
         if not hits:
@@ -427,7 +441,10 @@ class IdentifierWithCareContext(PolicyRule):
         if REDIRECT.search(text):
             return []  # pointing someone to care confirms nothing about them
         confirms = spans_of(_CONFIRM, text)
-        if not confirms and care and _PRACTICE_VOICE.search(text):
+        practice = practice_pattern(self.settings)
+        named = practice is not None and practice.search(text) is not None
+        voice = _PRACTICE_VOICE.search(text) and (SECOND_PERSON.search(text) or named)
+        if not confirms and care and voice:
             confirms = [c for c in care if near_any(c, spans_of(_PRACTICE_VOICE, text), 120)]
         if not confirms:
             return []

@@ -1,0 +1,49 @@
+"""The labeled development corpus meets the issue's accuracy targets (a regression fails here).
+
+Runs the real scanner (patterns, spaCy NER where rules need it, the built-in policy) through
+``benchmarks/eval_policy.py`` on ``tests/data/policy_corpus.jsonl`` under its ``.toml`` policy.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "tests" / "data" / "policy_corpus.jsonl"
+
+
+def _eval_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("eval_policy", ROOT / "benchmarks/eval_policy.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["eval_policy"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_when_dev_corpus_scanned_then_every_category_meets_its_target() -> None:
+    ev = _eval_module()
+    report = ev.evaluate(CORPUS)
+    assert report.posts >= 200
+    assert {cat: s.support > 0 for cat, s in report.scores.items()} == {
+        cat: True for cat in ev.CATEGORIES
+    }
+    assert report.failures() == [], ev.render(report)
+
+
+def test_when_scores_fall_below_targets_then_failures_name_them() -> None:
+    ev = _eval_module()
+    scores = {cat: ev.Score(tp=9, fp=0, fn=1, support=10) for cat in ev.CATEGORIES}
+    scores["patient_privacy"] = ev.Score(tp=9, fp=3, fn=1, support=10)  # recall .9, precision .75
+    scores["harmful_content"] = ev.Score(tp=5, fp=5, fn=5, support=10)  # F1 .5
+    failures = ev.Report(scores, 50, 0.0).failures()
+    assert any(f.startswith("patient_privacy: recall") for f in failures)
+    assert any(f.startswith("patient_privacy: precision") for f in failures)
+    assert any(f.startswith("harmful_content: F1") for f in failures)
+    assert len(failures) == 3
