@@ -93,7 +93,10 @@ TEMPLATES = [
     "call me at 312-555-{four} if you want to join us.",
     "We saw a lot of {cond} this winter. Statistics from the state show cases doubled "
     "compared with last year, mostly in older adults.",
-    # the posts that matter
+]
+# The posts that matter: about one post in seven in the generated feed (staff feeds are mostly
+# everyday life; --violations changes the share).
+VIOLATIONS = [
     "Crazy night. {first} {last} came in with {cond} again, third time this month, and "
     "nobody on the team could believe it. Room {room} is a circus.",
     "The {age}-year-old in bed {room} keeps pulling out her IV and yelling at the night "
@@ -109,13 +112,13 @@ TEMPLATES = [
 ]
 
 
-def generate_posts(count: int, seed: int = 4) -> list[PostContext]:
-    """Deterministic, realistic-looking posts (~25-35 words), a third touching patients."""
+def generate_posts(count: int, seed: int = 4, violations: float = 0.15) -> list[PostContext]:
+    """Deterministic, realistic-looking posts (~25-35 words); ``violations`` touch patients."""
     rng = random.Random(seed)
     channels = list(Channel)
     posts = []
     for i in range(count):
-        template = rng.choice(TEMPLATES)
+        template = rng.choice(VIOLATIONS if rng.random() < violations else TEMPLATES)
         text = template.format(
             n=rng.randint(3, 12),
             city=rng.choice(CITIES),
@@ -152,14 +155,14 @@ def _peak_mb() -> tuple[float, float]:
     return me, children
 
 
-def run_baseline(model: str, count: int, out: Any) -> None:
+def run_baseline(model: str, count: int, violations: float, out: Any) -> None:
     """One default ``AnalyzerEngine.analyze()`` per post (runs in a fresh process)."""
     from presidio_analyzer import AnalyzerEngine
     from presidio_analyzer.nlp_engine import NlpEngineProvider
 
     from monitor.policy.nlp import provider_configuration  # sets tldextract offline first
 
-    posts = generate_posts(count)
+    posts = generate_posts(count, violations=violations)
     engine = NlpEngineProvider(nlp_configuration=provider_configuration(model)).create_engine()
     analyzer = AnalyzerEngine(nlp_engine=engine, supported_languages=["en"])
     analyzer.analyze(posts[0].text, language="en")  # warm up: lazy recognizer loading
@@ -172,11 +175,13 @@ def run_baseline(model: str, count: int, out: Any) -> None:
     out.put({"seconds": seconds, "peak_mb": me, "children_mb": children, "entities": entities})
 
 
-def run_scanner(settings: PolicySettings, count: int, workers: int, out: Any) -> None:
+def run_scanner(
+    settings: PolicySettings, count: int, violations: float, workers: int, out: Any
+) -> None:
     """``Scanner.scan_many`` over the same posts (runs in a fresh process)."""
     from monitor.cli.scan import build_scanner
 
-    posts = generate_posts(count)
+    posts = generate_posts(count, violations=violations)
     scanner = build_scanner(settings.model_copy(update={"workers": workers}))
     scanner.scan_many(posts[:20])  # warm up: load engines like the baseline's first call
     scanner.ner_posts = 0
@@ -244,19 +249,25 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--posts", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=0, help="0: one per core")
+    parser.add_argument(
+        "--violations", type=float, default=0.15, help="share of posts touching patients"
+    )
     parser.add_argument("--config", default=str(DEV_CONFIG), help="[policy] to scan under")
     args = parser.parse_args()
     settings = load_config(args.config).policy
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"{args.posts} generated posts, model {settings.spacy_model}, {cores} cores")
+    print(
+        f"{args.posts} generated posts ({args.violations:.0%} touching patients), "
+        f"model {settings.spacy_model}, {cores} cores, load {os.getloadavg()[0]:.1f}"
+    )
 
-    base = _in_fresh_process(run_baseline, settings.spacy_model, args.posts)
+    base = _in_fresh_process(run_baseline, settings.spacy_model, args.posts, args.violations)
     base_rate = args.posts / base["seconds"]
     print(
         f"baseline  (analyze() per post):   {base_rate:8.1f} posts/s  "
         f"{base['seconds']:6.1f} s  peak {base['peak_mb']:.0f} MB"
     )
-    scan = _in_fresh_process(run_scanner, settings, args.posts, args.workers)
+    scan = _in_fresh_process(run_scanner, settings, args.posts, args.violations, args.workers)
     scan_rate = args.posts / scan["seconds"]
     print(
         f"scanner   (workers={scan['workers']}):            {scan_rate:8.1f} posts/s  "
