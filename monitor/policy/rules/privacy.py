@@ -409,28 +409,32 @@ class IdentifierWithCareContext(PolicyRule):
         """Quasi-identifiers near specific care, in a post about someone the author served."""
         if not care:
             return []
-        text = post.text
         addressed = self._addressed(post, entities)
         ids = [(e.start, e.end) for e in entities if self._personal(post, e, addressed)]
         ids += list(extra)
         if not ids:
             return []
-        # A conversation about the addressee's own situation (advice, sympathy) names no
-        # patient of the practice unless a third party is said to be one.
-        conversational = (is_reply(post) or addressed) and SECOND_PERSON.search(text)
-        if conversational and not (
-            _IS_PATIENT.search(text) or _THIRD_PARTY.search(text) or _VISITED.search(text)
-        ):
-            return []
-        if not self._care_beyond_drugs(text):
-            return []
-        staff = bool(post.author.role) or is_clinician(post.author)
-        if not (staff or _WORK.search(text) or is_private_channel(post)):
+        if not self._could_name_a_patient(post):
             return []
         hits = [i for i in ids if near_any(i, care, 160)]
         if not hits:
             return []
         return hits + [c for c in care if near_any(c, hits, 160)]
+
+    def _could_name_a_patient(self, post: PostContext) -> bool:
+        """The entity-independent conditions for a quasi-identifier to count (cheap)."""
+        text = post.text
+        # A conversation about the addressee's own situation (advice, sympathy) names no
+        # patient of the practice unless a third party is said to be one.
+        conversational = (is_reply(post) or addressee_spans(text)) and SECOND_PERSON.search(text)
+        if conversational and not (
+            _IS_PATIENT.search(text) or _THIRD_PARTY.search(text) or _VISITED.search(text)
+        ):
+            return False
+        if not self._care_beyond_drugs(text):
+            return False
+        staff = bool(post.author.role) or is_clinician(post.author)
+        return bool(staff or _WORK.search(text) or is_private_channel(post))
 
     def _confirm(self, post: PostContext, care: list[Span]) -> list[Span]:
         """A reply that confirms the person addressed is (or was) a patient here."""
@@ -477,7 +481,7 @@ class IdentifierWithCareContext(PolicyRule):
         if _NOT_REAL.search(post.text):
             return False
         care = self._care(post.text)
-        if not care:
+        if not care or not self._could_name_a_patient(post):
             return False
         return not self._cheap(post, analysis, care)
 
