@@ -643,3 +643,187 @@ def test_when_two_sessions_store_the_same_new_posts_at_once_then_one_row_each(
         assert stored(db) == [(f"p{i}", "t", 1, False) for i in range(3)]
     finally:
         db.dispose()
+
+
+# -- end to end through the real X connector (tweepy), HTTP faked with ``responses`` ----------
+
+X_USER = "2244994945"
+
+
+class FakeXTimeline:
+    """GET /2/users/:id/tweets newest first with since_id/pagination_token/max_results, and
+    GET /2/tweets?ids= for the reconcile lookup; ``failures`` answer the next timeline calls."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.tweets: dict[int, dict[str, Any]] = {}
+        self.deleted: set[str] = set()
+        self.failures: list[tuple[int, dict[str, str], str]] = []
+        self.since_ids: list[str | None] = []
+        self.tokens: list[str | None] = []
+        self.calls = 0
+        self.fail_at: dict[int, tuple[int, dict[str, str], str]] = {}  # timeline call -> reply
+
+    def add(self, n: int, text_: str, history: list[int] | None = None) -> None:
+        created = (self.clock() - timedelta(hours=1)).isoformat().replace("+00:00", ".000Z")
+        self.tweets[n] = {
+            "id": str(n),
+            "text": text_,
+            "created_at": created,
+            "author_id": X_USER,
+            "edit_history_tweet_ids": [str(h) for h in (history or [n])],
+        }
+
+    def timeline(self, request: Any) -> tuple[int, dict[str, str], str]:
+        import json
+        from urllib.parse import parse_qs, urlparse
+
+        self.calls += 1
+        if self.calls in self.fail_at:
+            return self.fail_at.pop(self.calls)
+        if self.failures:
+            return self.failures.pop(0)
+        query = {k: v[0] for k, v in parse_qs(urlparse(request.url).query).items()}
+        self.since_ids.append(query.get("since_id"))
+        self.tokens.append(query.get("pagination_token"))
+        since = int(query.get("since_id", "0"))
+        newest_first = [self.tweets[n] for n in sorted(self.tweets, reverse=True) if n > since]
+        offset = int(query.get("pagination_token", "t0")[1:])
+        size = int(query.get("max_results", "100"))
+        page = newest_first[offset : offset + size]
+        meta: dict[str, Any] = {"result_count": len(page)}
+        if page:
+            meta.update(newest_id=page[0]["id"], oldest_id=page[-1]["id"])
+        if offset + size < len(newest_first):
+            meta["next_token"] = f"t{offset + size}"
+        body = {"data": page, "meta": meta} if page else {"meta": meta}
+        return 200, {"content-type": "application/json"}, json.dumps(body)
+
+    def lookup(self, request: Any) -> tuple[int, dict[str, str], str]:
+        import json
+        from urllib.parse import parse_qs, urlparse
+
+        ids = parse_qs(urlparse(request.url).query)["ids"][0].split(",")
+        body: dict[str, Any] = {"data": [{"id": i} for i in ids if i not in self.deleted]}
+        gone = [i for i in ids if i in self.deleted]
+        if gone:
+            body["errors"] = [
+                {
+                    "value": i,
+                    "detail": f"Could not find tweet with ids: [{i}].",
+                    "title": "Not Found Error",
+                    "resource_type": "tweet",
+                    "parameter": "ids",
+                    "resource_id": i,
+                    "type": "https://api.twitter.com/2/problems/resource-not-found",
+                }
+                for i in gone
+            ]
+        return 200, {"content-type": "application/json"}, json.dumps(body)
+
+
+@pytest.fixture
+def fake_x(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeXTimeline, Clock]]:
+    import re
+
+    import responses
+
+    monkeypatch.setenv("X_BEARER_TOKEN", "app-bearer-token")
+    clock = Clock(datetime.now(UTC).replace(microsecond=0))
+    fake = FakeXTimeline(clock)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_callback(
+            responses.GET,
+            re.compile(rf"https://api\.twitter\.com/2/users/{X_USER}/tweets.*"),
+            callback=fake.timeline,
+        )
+        mock.add_callback(
+            responses.GET,
+            re.compile(r"https://api\.twitter\.com/2/tweets\?.*"),
+            callback=fake.lookup,
+        )
+        yield fake, clock
+
+
+def x_service(db: Database, clock: Clock) -> SyncService:
+    import random
+
+    from connectors.x import XConnector
+
+    def factory(settings: Settings) -> Connector:
+        return XConnector(settings, rng=random.Random(0), sleep=clock.sleep, now=clock)
+
+    return SyncService(
+        db, Settings(), {"x": factory}, clock=clock, sleep=clock.sleep, instance="test"
+    )
+
+
+def add_x_source(db: Database) -> int:
+    with db.session() as session:
+        member = StaffMember(name="Priya N", email="p@example.org", role="physician")
+        session.add(member)
+        session.flush()
+        source = Source(
+            staff_id=member.id,
+            platform="x",
+            kind="profile",
+            handle="DrPriyaN",
+            external_id=X_USER,
+            bio_snapshot="Physician at Riverside. Not medical advice.",
+        )
+        session.add(source)
+        session.flush()
+        return source.id
+
+
+def test_when_x_sync_is_rate_limited_mid_pagination_then_rerun_loses_and_duplicates_nothing(
+    db: Database, fake_x: tuple[FakeXTimeline, Clock]
+) -> None:
+    fake, clock = fake_x
+    sid = add_x_source(db)
+    for n in range(1000, 1250):
+        fake.add(n, f"tweet {n}")
+    reset = clock() + timedelta(minutes=15)
+    headers = {"x-rate-limit-reset": str(int(reset.timestamp()))}
+    fake.fail_at[2] = (429, headers, '{"title": "Too Many Requests", "status": 429}')
+    limited = x_service(db, clock).run()
+    assert (limited.sources[0].outcome, limited.sources[0].posts_new) == ("rate_limited", 100)
+    assert source_row(db, sid).next_sync_at == reset
+
+    clock.now = reset + timedelta(seconds=1)
+    resumed = x_service(db, clock).run()
+
+    assert resumed.sources[0].outcome == "ok"
+    assert fake.tokens == [None, "t100", "t200"]  # page 1 was not read again
+    assert stored(db) == sorted((str(n), f"tweet {n}", 1, False) for n in range(1000, 1250))
+    with db.session() as session:
+        author = session.execute(select(Post.author_name, Post.author_bio).limit(1)).one()
+    assert author.author_bio == "Physician at Riverside. Not medical advice."
+
+    fake.add(1250, "a new tweet")
+    fake.tweets.pop(1001)
+    fake.add(1251, "tweet 1001, corrected", history=[1001, 1251])
+    fake.deleted.add("1002")
+    clock.now += timedelta(minutes=30)
+    third = x_service(db, clock).run()
+
+    assert fake.since_ids[-1] == "1249"  # nothing older read again
+    state = third.sources[0]
+    assert (state.posts_new, state.posts_edited, state.posts_deleted) == (1, 1, 1)
+    by_id = {p[0]: p for p in stored(db)}
+    assert by_id["1001"] == ("1001", "tweet 1001, corrected", 2, False)
+    assert by_id["1002"] == ("1002", "tweet 1002", 1, True)
+    assert len(by_id) == 251
+
+
+def test_when_x_rejects_the_token_then_source_needs_reauth(
+    db: Database, fake_x: tuple[FakeXTimeline, Clock]
+) -> None:
+    fake, clock = fake_x
+    sid = add_x_source(db)
+    fake.add(1000, "t")
+    fake.failures = [(401, {}, '{"title": "Unauthorized", "status": 401}')]
+    summary = x_service(db, clock).run()
+    assert summary.sources[0].outcome == "auth_expired"
+    assert source_row(db, sid).status == "needs_reauth"
+    assert stored(db) == []
