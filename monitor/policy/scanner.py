@@ -6,10 +6,11 @@ For a batch, ``scan_many``:
 2. asks the policy, post by post, whether names or places from NER could change a finding
    (``policy.needs_ner(post, cheap)``); a post that needs no NER is evaluated on its cheap
    analysis, and if that yields no finding, it is done;
-3. runs spaCy on the others (those that need NER, and those with findings, so that their
-   excerpts mask names too), batched through ``nlp.pipe`` with every component but ``ner``
-   disabled, and evaluates the policy on their full analysis;
-4. fills in every finding's masked excerpt.
+3. runs spaCy on the others, batched through ``nlp.pipe`` with every component but ``ner``
+   disabled: posts that need NER are then evaluated on their full analysis; posts that
+   already have findings keep them (NER cannot change them) but get NER all the same, so
+   that their excerpts mask names too;
+4. fills in every finding's masked excerpt from the full analysis where there is one.
 
 Large batches are split into contiguous chunks scanned by worker processes (``workers``;
 0 = one per core), each loading the model once. ``shortcuts=False`` turns every shortcut off:
@@ -101,33 +102,33 @@ class Scanner:
 
     def _scan_serial(self, posts: Sequence[PostContext]) -> list[list[Finding]]:
         analyses = self.analyzer.patterns(posts)
-        findings: list[list[Finding] | None] = [None] * len(posts)
+        # Findings decided on the cheap analysis (their excerpts still to be masked).
+        decided: list[list[Finding] | None] = [None] * len(posts)
         if self.analyzer.ner_enabled:
-            needy = []
+            ner = []
             for i, post in enumerate(posts):
                 if self.policy.needs_ner(post, analyses[i]):
-                    needy.append(i)
+                    ner.append(i)
                     continue
-                found = self.policy.evaluate(post, analyses[i])
-                if found:
-                    # A finding's excerpt must mask names too: NER runs, the policy reruns.
-                    needy.append(i)
-                else:
-                    findings[i] = []
-            if needy:
-                full = self.analyzer.with_ner(
-                    [posts[i] for i in needy], [analyses[i] for i in needy]
-                )
-                for i, analysis in zip(needy, full, strict=True):
+                decided[i] = self.policy.evaluate(post, analyses[i])
+                if decided[i]:
+                    # NER could not change these findings, but their excerpts must mask names.
+                    ner.append(i)
+            if ner:
+                full = self.analyzer.with_ner([posts[i] for i in ner], [analyses[i] for i in ner])
+                for i, analysis in zip(ner, full, strict=True):
                     analyses[i] = analysis
-                self.ner_posts += len(needy)
+                self.ner_posts += len(ner)
         return [
-            found if found is not None else self._evaluate(post, analysis)
-            for post, analysis, found in zip(posts, analyses, findings, strict=True)
+            self._evaluate(post, analysis, found)
+            for post, analysis, found in zip(posts, analyses, decided, strict=True)
         ]
 
-    def _evaluate(self, post: PostContext, analysis: Analysis) -> list[Finding]:
-        findings = self.policy.evaluate(post, analysis)
+    def _evaluate(
+        self, post: PostContext, analysis: Analysis, findings: list[Finding] | None = None
+    ) -> list[Finding]:
+        if findings is None:
+            findings = self.policy.evaluate(post, analysis)
         return [
             replace(f, excerpt=mask_excerpt(post.text, f.spans, analysis.entities))
             for f in findings
