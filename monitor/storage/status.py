@@ -121,9 +121,7 @@ def service_status(db: Database, policy_version: str) -> ServiceStatus:
             .limit(1)
         )
         counts = dict(
-            session.execute(
-                select(Digest.status, func.count()).group_by(Digest.status)
-            ).all()
+            session.execute(select(Digest.status, func.count()).group_by(Digest.status)).all()
         )
         status.pending_digests = int(counts.get(DigestStatus.PENDING.value, 0))
         status.failed_digests = int(counts.get(DigestStatus.FAILED.value, 0))
