@@ -11,8 +11,8 @@ peak must stay flat as the count grows (ratio near 1), whatever the throughput.
 
     .venv/bin/python benchmarks/sync_throughput.py [--counts 10000 100000] [--db URL]
 
-Without ``--db`` each size gets a new SQLite file in a temporary folder; with a PostgreSQL URL
-the tables are emptied between sizes. Throughput is measured with tracemalloc off, the peak in
+Without ``--db`` each size gets a new SQLite file in a temporary folder; with a PostgreSQL URL,
+a new schema that is dropped afterwards. Throughput is measured with tracemalloc off, the peak in
 a second, smaller pass with it on (tracemalloc slows allocation-heavy code several times).
 """
 
@@ -99,26 +99,45 @@ def serve(port_queue: Any, count: int) -> None:
 
 
 def _fresh_db(url: str | None, folder: Path, tag: str) -> Any:
+    """A migrated, empty database with one X source: a new SQLite file, or a new PostgreSQL
+    schema (named after this process and size, dropped by ``_drop_schema``)."""
     from monitor.storage import migrate
     from monitor.storage.database import Database
-
-    db = Database(url or f"sqlite:///{folder / f'bench-{tag}.db'}")
-    migrate.upgrade(db)
-    if url:
-        with db.engine.begin() as conn:
-            from sqlalchemy import text
-
-            conn.execute(
-                text(
-                    "TRUNCATE finding_events, findings, post_versions, posts, skipped_items, "
-                    "sync_runs, sources, staff RESTART IDENTITY CASCADE"
-                )
-            )
     from monitor.storage.models import Source
 
+    if url:
+        url = _schema_url(url, f"bench_sync_{os.getpid()}_{tag}".replace("-", "_"))
+    db = Database(url or f"sqlite:///{folder / f'bench-{tag}.db'}")
+    migrate.upgrade(db)
     with db.session() as session:
         session.add(Source(platform="x", kind="profile", handle="riversidefm", external_id=USER_ID))
     return db
+
+
+def _schema_url(url: str, schema: str) -> str:
+    from sqlalchemy import create_engine, make_url, text
+
+    base = make_url(url).set(drivername="postgresql+psycopg")
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    with_path = base.update_query_dict({"options": f"-csearch_path={schema}"})
+    return with_path.render_as_string(hide_password=False)
+
+
+def _drop_schema(db: Any) -> None:
+    from sqlalchemy import create_engine, make_url, text
+
+    url = make_url(db.url)
+    schema = url.query.get("options", "").removeprefix("-csearch_path=")
+    if not schema:
+        return
+    admin = create_engine(url.difference_update_query(["options"]))
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
 
 
 def sync_once(count: int, url: str | None, folder: Path, trace: bool) -> tuple[float, int, int]:
@@ -154,6 +173,7 @@ def sync_once(count: int, url: str | None, folder: Path, trace: bool) -> tuple[f
         with db.session() as session:
             stored = int(session.scalar(select(func.count()).select_from(Post)) or 0)
         db.dispose()
+        _drop_schema(db)
         return elapsed, stored, peak
     finally:
         server.terminate()
