@@ -131,7 +131,7 @@ def _drop_schema(db: Any) -> None:
     from sqlalchemy import create_engine, make_url, text
 
     url = make_url(db.url)
-    schema = url.query.get("options", "").removeprefix("-csearch_path=")
+    schema = str(url.query.get("options", "")).removeprefix("-csearch_path=")
     if not schema:
         return
     admin = create_engine(url.difference_update_query(["options"]))
