@@ -27,5 +27,44 @@ social-monitor accounts link --staff 3 --platform facebook --page-id 100200300 -
 printf 'demo-page-token\n' | social-monitor accounts set-token 3
 social-monitor sources add --platform facebook --kind group --id 55544433 --name "Riverside patient community"
 
-step "Accounts and sources"
+social-monitor sources add --platform jsonl --path "$root/monitor/data/sample_posts.jsonl" \
+  --name "Archive import (bundled sample posts)"
+
+step "Accounts and sources (X and Facebook are switched off in the demo: no network)"
 social-monitor accounts list
+
+step "Sync: pull new posts from every active source"
+social-monitor sync
+social-monitor posts list > posts.txt
+head -n 8 posts.txt
+echo "... $(($(wc -l < posts.txt) - 1)) posts stored"
+
+step "The policy in force"
+social-monitor policy show
+
+step "Scan the stored posts"
+social-monitor scan
+social-monitor violations list > violations.txt
+head -n 12 violations.txt
+echo "... $(($(wc -l < violations.txt) - 1)) findings"
+
+step "Immediate alert and daily digest (no SMTP configured: written to the outbox)"
+social-monitor alerts flush
+social-monitor digest send
+
+step "Compliance records a disposition; the trail stays verifiable"
+social-monitor violations update 1 --status acknowledged --note "Spoke with the author; post removed."
+social-monitor audit verify
+
+step "Auditor export (masked), with its manifest"
+today="$(date -u +%Y-%m-%d)"
+social-monitor export --from 2000-01-01 --to "$today" --format csv --out export.csv
+echo "export: $work/export.csv ($(($(wc -l < export.csv) - 1)) rows), manifest: $work/export.csv.manifest.json"
+
+step "One service cycle (as cron would run it): nothing new, nothing sent twice"
+social-monitor run --once
+social-monitor status
+
+step "Done"
+echo "Everything is in $work (database, outbox/, export.csv)."
+ls "$work"/outbox/*.eml

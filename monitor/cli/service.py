@@ -144,6 +144,15 @@ def _when(value: datetime | None, default: str = "-", zone: ZoneInfo | None = No
     return value.astimezone(zone or UTC).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def _next_sync(
+    settings: Settings, platform: str, at: datetime | None, now: datetime, zone: ZoneInfo
+) -> str:
+    section = getattr(settings.connectors, platform, None)
+    if section is not None and not getattr(section, "enabled", True):
+        return "connector off"
+    return "due now" if at is None or at <= now else _when(at, zone=zone)
+
+
 @command(cli, "status")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 def status(fmt: str) -> None:
@@ -172,9 +181,7 @@ def status(fmt: str) -> None:
             "status": s.status,
             "last_sync": _when(s.last_sync, "never", zone),
             "outcome": s.outcome or "-",
-            "next_sync": "due now"
-            if not s.next_sync or s.next_sync <= now
-            else _when(s.next_sync, zone=zone),
+            "next_sync": _next_sync(settings, s.platform, s.next_sync, now, zone),
         }
         for s in state.sources
     ]
