@@ -16,9 +16,13 @@ from typing import ClassVar
 from monitor.config import ConfigError, PolicySettings
 from monitor.domain import Category, Finding, PostContext, Severity
 from monitor.policy.base import Analysis, Rule
+from monitor.policy.learned import fingerprint as learned_fingerprint
 from monitor.policy.rules.common import PolicyRule
+from monitor.policy.rules.learned import RULE_HITS, RULE_SPANS
 from monitor.policy.rules.registry import RULES
 from monitor.policy.vocab import VOCAB_VERSION, data_fingerprint
+
+Span = tuple[int, int]
 
 # Bump whenever a rule's logic changes what it flags: it changes every policy version.
 RULESET_VERSION = "2026.11.1"
@@ -59,6 +63,23 @@ def _check_rule_ids(settings: PolicySettings) -> None:
         raise ConfigError(errors)
 
 
+def _is_learned(cls: type[Rule]) -> bool:
+    return bool(getattr(cls, "learned", False))
+
+
+def signal_rules(settings: PolicySettings) -> list[Rule]:
+    """Every hand-written rule (enabled or not): the learned rules read their hits."""
+    return [cls(settings) for cls in RULES.values() if not _is_learned(cls)]
+
+
+def hand_rule_hits(
+    rules: list[Rule], post: PostContext, analysis: Analysis
+) -> tuple[set[str], dict[str, list[Finding]]]:
+    """The ids of ``rules`` that fire on the post, and their findings by rule id."""
+    findings = {rule.id: rule.check(post, analysis) for rule in rules}
+    return {rule_id for rule_id, found in findings.items() if found}, findings
+
+
 class Policy:
     """The enabled rules of one configuration and the version that identifies them."""
 
@@ -68,6 +89,17 @@ class Policy:
         self.settings = settings
         self.states = states
         self.rules = rules
+        self._learned = [r for r in rules if _is_learned(type(r))]
+        # The hand rules whose hits the learned rules read: the enabled instances (with their
+        # severities) and, for switched-off ones, default instances that only feed features.
+        enabled = {r.id: r for r in rules if not _is_learned(type(r))}
+        self._signals: list[Rule] = list(enabled.values())
+        if self._learned:
+            self._signals = [
+                enabled.get(rule_id) or cls(settings)
+                for rule_id, cls in RULES.items()
+                if not _is_learned(cls)
+            ]
         self.version = self._compute_version()
 
     @classmethod
@@ -93,6 +125,7 @@ class Policy:
         material = {
             "ruleset": RULESET_VERSION,
             "vocabulary": [VOCAB_VERSION, data_fingerprint()],
+            "model": learned_fingerprint() if self._learned else None,
             "rules": [[r.id, str(r.severity)] for r in self.rules],
             "settings": {
                 "practice_name": s.practice_name,
@@ -108,15 +141,36 @@ class Policy:
         return f"{RULESET_VERSION}+{hashlib.sha256(blob).hexdigest()[:12]}"
 
     def needs_ner(self, post: PostContext, cheap: Analysis) -> bool:
-        """Whether any enabled rule could change its result if names and places were known."""
-        return any(rule.needs_ner(post, cheap) for rule in self.rules)
+        """Whether any enabled rule could change its result if names and places were known.
+
+        Learned rules never read NER entities, only the hand rules' hits: with one enabled,
+        every hand rule (switched off or not) is asked, since its hit is a feature.
+        """
+        rules = [*self._signals, *self._learned] if self._learned else self.rules
+        return any(rule.needs_ner(post, cheap) for rule in rules)
 
     def evaluate(self, post: PostContext, analysis: Analysis) -> list[Finding]:
         """All findings of the enabled rules on one post, in registry order.
 
         Excerpts are left empty: the scanner masks identifiers and fills them.
         """
-        findings: list[Finding] = []
-        for rule in self.rules:
-            findings.extend(rule.check(post, analysis))
-        return findings
+        if not self._learned:
+            findings: list[Finding] = []
+            for rule in self.rules:
+                findings.extend(rule.check(post, analysis))
+            return findings
+        hits, by_rule = hand_rule_hits(self._signals, post, analysis)
+        enabled = [r for r in self.rules if not _is_learned(type(r))]
+        found = [f for r in enabled for f in by_rule[r.id]]
+        spans: dict[str, list[Span]] = {}
+        for f in found:
+            spans.setdefault(str(f.category), []).extend(f.spans)
+        extras = {**analysis.extras, RULE_HITS: frozenset(hits), RULE_SPANS: spans}
+        informed = Analysis(analysis.entities, analysis.ner_ran, extras)
+        for rule in self._learned:
+            # A learned finding only where no enabled hand rule of its category fired: the
+            # category's verdict is "hand rules OR classifier", one finding is enough.
+            if str(rule.category) not in spans:
+                found.extend(rule.check(post, informed))
+        order = {rule.id: i for i, rule in enumerate(self.rules)}
+        return sorted(found, key=lambda f: order.get(f.rule, len(order)))

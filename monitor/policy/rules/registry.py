@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitor.policy.rules import advice, confidential, disclosure, harmful, privacy
+from monitor.policy.rules import advice, confidential, disclosure, harmful, learned, privacy
 from monitor.policy.rules.common import PolicyRule
 
 _ALL: list[type[PolicyRule]] = [
@@ -23,6 +23,8 @@ _ALL: list[type[PolicyRule]] = [
     harmful.UnsafeConduct,
     harmful.WorkplaceGossip,
     advice.IndividualizedAdvice,
+    # The shipped classifiers (monitor/policy/learned.py), after the hand rules they read.
+    *learned.LEARNED_RULES,
 ]
 
 RULES: dict[str, type[PolicyRule]] = {cls.id: cls for cls in _ALL}

@@ -1,0 +1,118 @@
+"""Learned rules: one per category, the shipped classifier's verdict over the hand-written rules.
+
+Each fires when the category's logistic regression (``monitor.policy.learned``) gives at least
+its cross-validated threshold. The classifier reads the hand-written rules' hits as features,
+so ``Policy`` computes those once and hands them over in ``analysis.extras["rule_hits"]``; a
+learned rule called on its own computes them itself. Its features never read NER entities, so
+its answer to ``needs_ner`` is False: NER changes it only through the hand rules' hits, and
+``Policy.needs_ner`` asks those rules (enabled or not) whenever a learned rule is on.
+
+Spans: the category's hand-rule evidence if a hand rule fired, else the pattern identifiers and
+care terms of the post, else the whole text — never NER entities, so that findings are the same
+whether or not NER ran.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from monitor.config import PolicySettings
+from monitor.domain import Category, Finding, PostContext, Severity
+from monitor.policy.base import Analysis
+from monitor.policy.features import NER_TYPES, FeatureExtractor
+from monitor.policy.learned import LearnedModel, shipped_model
+from monitor.policy.rules.common import PolicyRule, Span
+from monitor.policy.vocab import vocabulary
+
+RULE_HITS = "rule_hits"  # extras key: set of hand-rule ids that fired
+RULE_SPANS = "rule_spans"  # extras key: category -> spans of hand-rule findings
+
+
+class LearnedRule(PolicyRule):
+    """The shipped classifier for one category, fired at its cross-validated threshold."""
+
+    learned: ClassVar[bool] = True
+
+    def __init__(self, settings: PolicySettings, model: LearnedModel | None = None) -> None:
+        super().__init__(settings)
+        self.model = model or shipped_model()
+        self._extractor: FeatureExtractor = self.model.extractor(settings)
+
+    def probability(self, post: PostContext, analysis: Analysis) -> float:
+        """The classifier's probability that the post breaks this rule's category."""
+        hits = analysis.extras.get(RULE_HITS)
+        if not isinstance(hits, (set, frozenset)):
+            from monitor.policy.policy import hand_rule_hits, signal_rules
+
+            hits, _ = hand_rule_hits(signal_rules(self.settings), post, analysis)
+        model = self.model.categories[str(self.category)]
+        indices, values = self._extractor.vector(post, analysis, hits)
+        return model.probability(indices, values)
+
+    def check(self, post: PostContext, analysis: Analysis) -> list[Finding]:
+        model = self.model.categories.get(str(self.category))
+        if model is None or self.probability(post, analysis) < model.threshold:
+            return []
+        return [self.finding(self._spans(post, analysis))]
+
+    def _spans(self, post: PostContext, analysis: Analysis) -> list[Span]:
+        by_category = analysis.extras.get(RULE_SPANS)
+        if isinstance(by_category, dict) and by_category.get(str(self.category)):
+            return list(by_category[str(self.category)])
+        spans = [(e.start, e.end) for e in analysis.entities if e.type not in NER_TYPES]
+        spans += [(t.start, t.end) for t in vocabulary().find(post.text)]
+        return spans or [(0, len(post.text))]
+
+
+class LearnedPrivacy(LearnedRule):
+    id: ClassVar[str] = "privacy.learned"
+    category: ClassVar[Category] = Category.PATIENT_PRIVACY
+    severity: ClassVar[Severity] = Severity.CRITICAL
+    explanation: ClassVar[str] = (
+        "Classifier: likely identifies a patient next to their care (protected health information)"
+    )
+
+
+class LearnedConfidential(LearnedRule):
+    id: ClassVar[str] = "confidential.learned"
+    category: ClassVar[Category] = Category.CONFIDENTIAL_INFO
+    severity: ClassVar[Severity] = Severity.HIGH
+    explanation: ClassVar[str] = "Classifier: likely discloses confidential practice information"
+
+
+class LearnedDisclosure(LearnedRule):
+    id: ClassVar[str] = "disclosure.learned"
+    category: ClassVar[Category] = Category.MISSING_DISCLOSURE
+    severity: ClassVar[Severity] = Severity.MEDIUM
+    explanation: ClassVar[str] = (
+        "Classifier: speaks for the practice or gives health guidance without the required"
+        " disclosure"
+    )
+
+
+class LearnedHarmful(LearnedRule):
+    id: ClassVar[str] = "harmful.learned"
+    category: ClassVar[Category] = Category.HARMFUL_CONTENT
+    severity: ClassVar[Severity] = Severity.HIGH
+    explanation: ClassVar[str] = (
+        "Classifier: likely harasses, mocks or threatens patients or colleagues, or boasts of"
+        " unsafe conduct"
+    )
+
+
+class LearnedAdvice(LearnedRule):
+    id: ClassVar[str] = "advice.learned"
+    category: ClassVar[Category] = Category.MEDICAL_ADVICE
+    severity: ClassVar[Severity] = Severity.HIGH
+    explanation: ClassVar[str] = (
+        "Classifier: likely gives individualized medical advice to a specific person"
+    )
+
+
+LEARNED_RULES: list[type[LearnedRule]] = [
+    LearnedPrivacy,
+    LearnedConfidential,
+    LearnedDisclosure,
+    LearnedHarmful,
+    LearnedAdvice,
+]
