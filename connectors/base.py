@@ -55,6 +55,14 @@ class Connector(ABC):
         Raises AuthExpired, RateLimited, TransientError, NoApiAccess or ConfigurationError.
         """
 
+    def resolve_external_id(self, source: SourceRef) -> str | None:
+        """The source's platform id when it was registered by handle only (e.g. X handle to
+        user id); the sync service saves it so the lookup, and its cost, happen once.
+
+        ``None`` when the connector needs no such id or the source already has one.
+        """
+        return None
+
     def existing(self, source: SourceRef, external_ids: Iterable[str]) -> set[str] | None:
         """Of ``external_ids``, those the platform still shows (for the deletion reconcile).
 

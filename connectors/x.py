@@ -432,6 +432,9 @@ class XConnector(Connector):
             self._user_ids[key] = str(user_id)
         return self._user_ids[key]
 
+    def resolve_external_id(self, source: SourceRef) -> str | None:
+        return None if source.external_id else self.resolve_user_id(source)
+
     def _wants_dms(self, source: SourceRef) -> bool:
         return bool(
             self.settings.fetch_direct_messages

@@ -114,6 +114,8 @@ class SyncOutcome(StrEnum):
     AUTH_EXPIRED = "auth_expired"
     NO_API_ACCESS = "no_api_access"
     FAILED = "failed"
+    # Stopped on request (shutdown) after a committed page; resumes from its cursor next run.
+    INTERRUPTED = "interrupted"
 
 
 class DigestStatus(StrEnum):

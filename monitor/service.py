@@ -88,6 +88,7 @@ class ServiceSteps:
 
     def sync(self, stop: threading.Event) -> StepResult:
         service = self.sync_service
+        service.should_stop = stop.is_set
         results: list[SourceProgress] = []
         intervals: dict[int, timedelta] = {}
         held = 0

@@ -167,6 +167,7 @@ class SyncService:
         reconcile_window: timedelta = timedelta(days=7),
         max_inline_waits: int = 3,
         cipher: TokenCipher | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         if connectors is None:
             from connectors.registry import REGISTRY
@@ -182,6 +183,8 @@ class SyncService:
         self.max_inline_waits = max_inline_waits
         self.lease_seconds = float(settings.scheduler.lease_seconds)
         self._cipher = cipher
+        # Checked after each committed page: a shutdown stops between pages, never inside one.
+        self.should_stop = should_stop
         self._connectors: dict[str, Connector] = {}
 
     # -- the whole cycle -----------------------------------------------------------------
@@ -299,10 +302,19 @@ class SyncService:
         assert state.run_id is not None
         while True:
             try:
+                resolved = connector.resolve_external_id(ref)
+                if resolved:
+                    source_store.set_external_id(self.db, row.id, resolved)
+                    ref = replace(ref, external_id=resolved)
                 for page in connector.fetch(ref, cursor):
                     self._store(row, ref, state, page)
                     cursor = page.cursor
                     notify(state)
+                    if self.should_stop():
+                        raise _Finished(
+                            SyncOutcome.INTERRUPTED,
+                            "stopped on request after a committed page; resumes from its cursor",
+                        )
                 self._reconcile(connector, ref, state)
                 return
             except RateLimited as exc:

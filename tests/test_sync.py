@@ -7,6 +7,7 @@ does); the test can make it raise before any page. Assertions are on what was st
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -663,6 +664,7 @@ class FakeXTimeline:
         self.tokens: list[str | None] = []
         self.calls = 0
         self.fail_at: dict[int, tuple[int, dict[str, str], str]] = {}  # timeline call -> reply
+        self.mock: Any = None  # the RequestsMock, for tests that fake more endpoints
 
     def add(self, n: int, text_: str, history: list[int] | None = None) -> None:
         created = (self.clock() - timedelta(hours=1)).isoformat().replace("+00:00", ".000Z")
@@ -732,6 +734,7 @@ def fake_x(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeXTimeline, Clo
     clock = Clock(datetime.now(UTC).replace(microsecond=0))
     fake = FakeXTimeline(clock)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        fake.mock = mock
         mock.add_callback(
             responses.GET,
             re.compile(rf"https://api\.twitter\.com/2/users/{X_USER}/tweets.*"),
@@ -827,3 +830,56 @@ def test_when_x_rejects_the_token_then_source_needs_reauth(
     assert summary.sources[0].outcome == "auth_expired"
     assert source_row(db, sid).status == "needs_reauth"
     assert stored(db) == []
+
+
+def test_when_stop_is_requested_then_sync_ends_after_a_committed_page_and_resumes(
+    db: Database,
+) -> None:
+    fake, clock = FakeConnector(), Clock()
+    sid = add_source(db, "stopper")
+    for i in range(6):
+        fake.post(sid, f"p{i}", f"text {i}")
+    pages: list[int] = []
+    sync = service(db, fake, clock, should_stop=lambda: len(pages) >= 1)
+    summary = sync.run(progress=lambda state: pages.append(state.pages))
+
+    state = summary.sources[0]
+    assert state.outcome == "interrupted" and state.pages == 1
+    assert [p[0] for p in stored(db)] == ["p0", "p1"]
+    assert source_row(db, sid).cursor == "2"
+    assert source_row(db, sid).lease_owner is None  # released for the next run
+
+    resumed = service(db, fake, clock).run()
+    assert resumed.sources[0].outcome == "ok" and resumed.sources[0].posts_fetched == 4
+    assert stored(db) == [(f"p{i}", f"text {i}", 1, False) for i in range(6)]
+
+
+def test_when_x_source_has_only_a_handle_then_user_id_is_looked_up_once_and_saved(
+    db: Database, fake_x: tuple[FakeXTimeline, Clock]
+) -> None:
+    import re
+
+    import responses
+
+    fake, clock = fake_x
+    sid = add_x_source(db)
+    with db.session() as session:
+        session.get(Source, sid).external_id = None  # type: ignore[union-attr]
+    fake.add(1000, "hello")
+    lookups = []
+
+    def by_username(request: Any) -> tuple[int, dict[str, str], str]:
+        lookups.append(request.url)
+        body = json.dumps({"data": {"id": X_USER, "name": "Priya N", "username": "DrPriyaN"}})
+        return 200, {"content-type": "application/json"}, body
+
+    fake.mock.add_callback(
+        responses.GET,
+        re.compile(r"https://api\.twitter\.com/2/users/by/username/DrPriyaN.*"),
+        callback=by_username,
+    )
+    assert x_service(db, clock).run().sources[0].outcome == "ok"
+    assert source_row(db, sid).external_id == X_USER
+    clock.now += timedelta(minutes=30)
+    assert x_service(db, clock).run().sources[0].outcome == "ok"
+    assert len(lookups) == 1

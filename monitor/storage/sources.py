@@ -251,3 +251,13 @@ def get_run(db: Database, run_id: int) -> SyncRun | None:
         if run is not None:
             session.expunge(run)
         return run
+
+
+def set_external_id(db: Database, source_id: int, external_id: str) -> None:
+    """Save the platform id a connector resolved from the handle (first sync only)."""
+    with db.session() as session:
+        session.execute(
+            update(Source)
+            .where(Source.id == source_id, Source.external_id.is_(None))
+            .values(external_id=external_id)
+        )
