@@ -19,6 +19,7 @@ violations = subgroup("violations", "List, inspect and record dispositions on fi
 audit_group = subgroup("audit", "Check that the review trail has not been tampered with.")
 retention_group = subgroup("retention", "Delete records older than the retention period.")
 
+EXCERPT_WIDTH = 72
 LIST_COLUMNS = [
     "id",
     "created",
@@ -109,7 +110,15 @@ def violations_list(
         }
         for r in rows
     ]
+    if fmt == "table":
+        for record, row in zip(records, rows, strict=True):
+            record["created"] = row["created_at"].strftime("%Y-%m-%d %H:%M")
+            record["excerpt"] = _clip(record["excerpt"] or "", EXCERPT_WIDTH)
     emit(fmt, LIST_COLUMNS, records)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _history_line(event: dict[str, Any]) -> str:
