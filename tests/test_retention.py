@@ -225,3 +225,40 @@ def test_when_a_finding_goes_then_its_digest_entries_go_and_posts_in_use_stay(
         ).all()
         assert sorted(versions) == [1, 2]
     _verify_ok(db)
+
+
+def test_when_an_old_finding_and_its_replacement_both_expire_then_both_go_together(
+    db: Database, seed_finding: Any
+) -> None:
+    with db.session() as session:
+        replacement = seed_finding(session, at=OLD + timedelta(days=1))
+        first = seed_finding(session, post_id=replacement.post_id, at=OLD)
+        first.status = "superseded"
+        first.superseded_by_id = replacement.id
+        record_event(session, first.id, "superseded", at=OLD + timedelta(days=1))
+        young = seed_finding(session, at=YOUNG)
+        young_id = young.id
+    report = _purge(db)
+    assert (report.findings, report.events) == (2, 3)
+    with db.session() as session:
+        assert [f.id for f in session.scalars(select(Finding))] == [young_id]
+    _verify_ok(db)
+
+
+def test_when_a_kept_finding_points_at_an_expired_replacement_then_the_replacement_stays(
+    db: Database, seed_finding: Any
+) -> None:
+    with db.session() as session:
+        replacement = seed_finding(session, at=OLD)
+        first = seed_finding(session, post_id=replacement.post_id, at=OLD + timedelta(days=1))
+        first.status = "superseded"
+        first.superseded_by_id = replacement.id
+        record_event(session, first.id, "superseded")  # today: keeps ``first``
+        ids = {replacement.id, first.id}
+    with db.session() as session:
+        planned = plan(session, CUTOFF)
+    assert planned.findings == 0
+    _purge(db)
+    with db.session() as session:
+        assert {f.id for f in session.scalars(select(Finding))} == ids
+    _verify_ok(db)
