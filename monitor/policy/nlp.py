@@ -231,7 +231,11 @@ def _supported(engine: AnalyzerEngine) -> tuple[str, ...]:
 
 def pattern_registry() -> RecognizerRegistry:
     """Presidio's predefined English pattern recognizers, its medical ones and ours."""
-    from monitor.policy.recognizers import custom_recognizers, shipped_medical_recognizers
+    from monitor.policy.recognizers import (
+        NanpPhoneRecognizer,
+        custom_recognizers,
+        shipped_medical_recognizers,
+    )
 
     registry = RecognizerRegistry(supported_languages=[LANGUAGE])
     presidio_log = logging.getLogger("presidio-analyzer")
@@ -244,6 +248,7 @@ def pattern_registry() -> RecognizerRegistry:
     for name in _LEFT_OUT:
         registry.remove_recognizer(name)
     registry.add_recognizer(PhoneRecognizer(supported_regions=PHONE_REGIONS))
+    registry.add_recognizer(NanpPhoneRecognizer())  # the numbers phonenumbers rejects
     for recognizer in shipped_medical_recognizers() + custom_recognizers():
         registry.add_recognizer(recognizer)
     return registry
@@ -286,6 +291,79 @@ def spacy_nlp_engine(model: str) -> Any:
     return engine
 
 
+_CAPS_RUN = re.compile(r"\b[A-Z][A-Z'’-]{2,}(?:[ \t]+[A-Z][A-Z'’-]{2,}){1,2}\b")
+_NOT_NAMES = frozenset(
+    {
+        "STAT",
+        "HIPAA",
+        "OMG",
+        "LOL",
+        "WTF",
+        "ICU",
+        "MRN",
+        "DNR",
+        "THE",
+        "AND",
+        "FOR",
+        "YOU",
+        "NOT",
+        "ALL",
+        "ARE",
+        "WAS",
+        "THIS",
+        "THAT",
+        "WITH",
+        "HAS",
+        "PLEASE",
+        "STOP",
+        "NEVER",
+        "EVER",
+        "AGAIN",
+        "HELP",
+        "CODE",
+        "BLUE",
+        "RED",
+        "NEW",
+        "NOW",
+        "TODAY",
+        "FREE",
+        "SALE",
+        "OFF",
+        "NOTE",
+        "PSA",
+        "URGENT",
+        "UPDATE",
+        "REMINDER",
+        "ALERT",
+        "WARNING",
+        "FYI",
+        "ASAP",
+    }
+)
+
+
+def recase_capitals(text: str) -> str:
+    """Names written in capitals ("MARIA GONZALEZ") title-cased, so that the NER sees them.
+
+    Same length as ``text``, so entity offsets still point into the original. Runs of two or
+    three capitalized words only, none a common shouted word or acronym, in a post that is not
+    shouting as a whole.
+    """
+    if sum(c.islower() for c in text) < 8:
+        return text  # all shouting, or too short to tell
+
+    def fix(m: re.Match[str]) -> str:
+        words = m.group().split()
+        if any(w.strip("'’-") in _NOT_NAMES for w in words):
+            return m.group()
+        run = m.group()
+        return "".join(
+            c.lower() if prev.isalpha() else c for prev, c in zip(" " + run[:-1], run, strict=True)
+        )
+
+    return _CAPS_RUN.sub(fix, text)
+
+
 class NerEngine:
     """Names, places, dates and nationalities from the spaCy model, through presidio.
 
@@ -311,11 +389,12 @@ class NerEngine:
 
     def analyze_one(self, text: str) -> list[RecognizerResult]:
         with self.nlp.select_pipes(disable=self.disabled):
-            doc = self.nlp(text)
+            doc = self.nlp(recase_capitals(text))
         return self._results(doc)
 
     def analyze_many(self, texts: list[str], batch_size: int = 64) -> list[list[RecognizerResult]]:
-        docs = self.nlp.pipe(texts, batch_size=batch_size, disable=self.disabled)
+        recased = [recase_capitals(t) for t in texts]
+        docs = self.nlp.pipe(recased, batch_size=batch_size, disable=self.disabled)
         return [self._results(doc) for doc in docs]
 
 

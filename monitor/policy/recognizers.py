@@ -167,7 +167,7 @@ class AccountNumberRecognizer(PatternRecognizer):
         ),
         Pattern(
             "account number (after the word)",
-            r"\b(?:account|acct)\s+\K[A-Z]{0,4}-?\d{6,19}\b",
+            r"\b(?:account|acct)\s+\K[A-Z]{0,4}-?\d(?:-?\d){5,18}\b",
             0.7,
         ),
     ]
@@ -384,6 +384,32 @@ class ChartPhotoRecognizer(PatternRecognizer):
         if pattern_text[:1] in "[(":
             return self._CHART_IN_BRACKETS.search(pattern_text) is None
         return None
+
+
+class NanpPhoneRecognizer(PatternRecognizer):
+    """North American phone numbers by shape alone.
+
+    presidio's phone recognizer validates numbers with ``phonenumbers``, which rejects the 555
+    exchange and unassigned area codes that people still write (and the NER then calls
+    "(555) 390-2281" a date). A score of 0.4 matches presidio's own uncontexted phones.
+    """
+
+    PATTERNS: ClassVar[list[Pattern]] = [
+        Pattern(
+            "NANP phone (shape)",
+            r"(?<![\w/.-])(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}(?![\w/])",
+            0.4,
+        ),
+    ]
+    CONTEXT: ClassVar[list[str]] = ["phone", "cell", "call", "text", "number", "mobile"]
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="PHONE_NUMBER",
+            patterns=self.PATTERNS,
+            context=self.CONTEXT,
+            name=type(self).__name__,
+        )
 
 
 def custom_recognizers() -> list[EntityRecognizer]:
