@@ -1,0 +1,221 @@
+"""The learned policy rules: shipped model, determinism, registration, NER independence.
+
+Plus the detection fixes the rules engineer reported, and a table of POLICY.md's hard cases
+scanned by the full policy (hand rules and learned rules together).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from monitor.cli import cli
+from monitor.config import PolicySettings
+from monitor.domain import Author, Category, Channel, PostContext
+from monitor.policy import policy as policy_module
+from monitor.policy.base import Analysis, Entity
+from monitor.policy.features import FeatureExtractor
+from monitor.policy.learned import CategoryModel, LearnedModel, model_path, shipped_model
+from monitor.policy.nlp import recase_capitals
+from monitor.policy.policy import Policy
+from monitor.policy.rules.learned import LEARNED_RULES, LearnedPrivacy
+from monitor.policy.train import Example, fit, matrix, train
+from tests.policy_cases import FRONT_DESK, NURSE, PRACTICE, categories, scan
+
+CATEGORIES = [c.value for c in Category]
+
+
+def _post(text: str, channel: Channel = Channel.PUBLIC, author: Author = NURSE) -> PostContext:
+    return PostContext(id="t", text=text, channel=channel, author=author)
+
+
+def test_when_model_loaded_then_it_comes_from_package_data_small_with_every_category() -> None:
+    path = model_path()
+    assert path.parent.name == "data" and path.parent.parent.name == "monitor"
+    assert path.stat().st_size < 5_000_000
+    model = LearnedModel.load(path)
+    assert sorted(model.categories) == sorted(CATEGORIES)
+    for m in model.categories.values():
+        assert 0.0 < m.threshold < 1.0
+        assert np.count_nonzero(m.weights) > 100
+    assert model.known_words and model.meta["trained_on"]
+    assert shipped_model() is shipped_model()  # loaded once per process
+
+
+def _examples() -> list[Example]:
+    texts = [
+        ("you idiot, I hope you get fired", {"harmful_content"}, "a"),
+        ("what a lazy useless coworker, everyone hates her", {"harmful_content"}, "a"),
+        ("long shift, exhausted, going to bed", set(), "a"),
+        ("great turnout at the flu clinic today", set(), "a"),
+        ("our patients deserve better than this idiot manager", {"harmful_content"}, "b"),
+        ("sunscreen daily, friends", set(), "b"),
+        ("stupid pathetic people at work again", {"harmful_content"}, "b"),
+        ("lovely weather for the 5k this weekend", set(), "b"),
+    ]
+    settings = PolicySettings()
+    return [
+        Example(_post(t), labels, corpus, settings, Analysis(ner_ran=False), set())
+        for t, labels, corpus in texts
+    ]
+
+
+def test_when_trained_twice_on_the_same_data_then_the_models_are_identical() -> None:
+    first, second = train(_examples()), train(_examples())
+    for cat in CATEGORIES:
+        a, b = first.categories[cat], second.categories[cat]
+        assert np.array_equal(a.weights, b.weights)
+        assert (a.bias, a.threshold) == (b.bias, b.threshold)
+    assert first.known_words == second.known_words
+
+
+def test_when_trained_then_the_classifier_ranks_a_held_out_insult_above_small_talk() -> None:
+    examples = _examples()
+    x = matrix(examples, [])
+    w = fit(x, np.array([float("harmful_content" in e.labels) for e in examples]))
+    probe = [
+        Example(_post(t), set(), "c", PolicySettings(), Analysis(ner_ran=False), set())
+        for t in ("that useless idiot again", "nice weather this weekend")
+    ]
+    xp = matrix(probe, [])
+    z = np.add.reduceat(w[:-1][xp.indices] * xp.data, xp.indptr[:-1])
+    assert z[0] > z[1]
+
+
+def test_when_ner_entities_added_then_features_are_unchanged() -> None:
+    extractor = FeatureExtractor(PRACTICE, ["came", "today"])
+    post = _post("Maria Lopez came in today, bed 4")
+    room = Entity("ROOM_NUMBER", 27, 32, 0.7, "bed 4")
+    cheap = Analysis(entities=(room,), ner_ran=False)
+    person = Entity("PERSON", 0, 11, 0.85, "Maria Lopez")
+    full = Analysis(entities=(person, room), ner_ran=True)
+    assert extractor.vector(post, cheap, set()) == extractor.vector(post, full, set())
+    tokens = extractor.normalized_tokens(post, full)
+    assert tokens[:2] == ["<cap>", "<cap>"] and "<room_number>" in tokens
+
+
+def test_when_policy_shown_then_learned_rules_are_listed_with_their_categories(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[policy]\ndisabled_rules = ["harmful.learned"]\n', encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["--config", str(config), "policy", "show", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    rules = {r["id"]: r for r in json.loads(result.output)["rules"]}
+    for cls in LEARNED_RULES:
+        assert rules[cls.id]["category"] == str(cls.category)
+    assert rules["harmful.learned"]["enabled"] is False
+    assert rules["privacy.learned"]["enabled"] is True
+
+
+def test_when_model_file_changes_then_the_policy_version_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    before = Policy.from_settings(PolicySettings()).version
+    monkeypatch.setattr(policy_module, "learned_fingerprint", lambda: "another-model")
+    assert Policy.from_settings(PolicySettings()).version != before
+
+
+def test_when_learned_rule_fires_then_spans_never_come_from_ner_entities() -> None:
+    always = CategoryModel(np.zeros(1 << 4, dtype=np.float32), 0.0, 0.0)
+    model = LearnedModel(4, [], {"patient_privacy": always}, {})
+    rule = LearnedPrivacy(PolicySettings(), model=model)
+    post = _post("Maria Lopez was in bed 4 again")
+    entities = (
+        Entity("PERSON", 0, 11, 0.85, "Maria Lopez"),
+        Entity("ROOM_NUMBER", 23, 28, 0.7, "bed 4"),
+    )
+    findings = rule.check(post, Analysis(entities=entities))
+    assert [f.spans for f in findings] == [((23, 28),)]
+    assert rule.check(_post("nothing"), Analysis())[0].spans == ((0, 7),)
+
+
+def test_when_learned_rules_disabled_then_only_hand_rules_run() -> None:
+    ids = [cls.id for cls in LEARNED_RULES]
+    policy = Policy.from_settings(PolicySettings(disabled_rules=ids))
+    assert not {r.id for r in policy.rules} & set(ids)
+    assert policy.version != Policy.from_settings(PolicySettings()).version
+
+
+# -- detection fixes -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "entity", "value"),
+    [
+        ("pt's acct 556-22190 is past due", "ACCOUNT_NUMBER", "556-22190"),
+        ("call her back at (555) 390-2281 about the biopsy", "PHONE_NUMBER", "(555) 390-2281"),
+        ("Saw MARIA GONZALEZ this morning for her diabetes f/u", "PERSON", "MARIA GONZALEZ"),
+    ],
+)
+def test_when_reported_identifier_forms_scanned_then_they_are_recognized(
+    text: str, entity: str, value: str
+) -> None:
+    from monitor.policy.analyzer import PostAnalyzer
+
+    analysis = PostAnalyzer(PolicySettings()).analyze([_post(text)])[0]
+    assert (entity, value) in {(e.type, e.text) for e in analysis.entities}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Saw MARIA GONZALEZ this morning for a f/u", "Saw Maria Gonzalez this morning for a f/u"),
+        ("ER STAT for the patient in bay two", "ER STAT for the patient in bay two"),
+        ("OMG SO TIRED of this", "OMG SO TIRED of this"),
+        ("ALL CAPS SHOUTING POST", "ALL CAPS SHOUTING POST"),
+    ],
+)
+def test_when_capitals_recased_then_names_only_and_same_length(text: str, expected: str) -> None:
+    assert recase_capitals(text) == expected
+    assert len(recase_capitals(text)) == len(text)
+
+
+# -- POLICY.md hard cases through the whole policy -----------------------------------------
+
+HARD_CASES = [
+    ("Flu cases are up this week, get your shot!", NURSE, Channel.PUBLIC, set()),
+    (
+        "My neighbour's son came in today with a broken wrist, poor kid",
+        NURSE,
+        Channel.PUBLIC,
+        {"patient_privacy"},
+    ),
+    (
+        "@jen sounds like strep, take the leftover amoxicillin",
+        NURSE,
+        Channel.COMMENT,
+        {"medical_advice"},
+    ),
+    (
+        "My idiot patient in room 3 has pressed the call bell 40 times for ice chips",
+        NURSE,
+        Channel.PUBLIC,
+        {"patient_privacy", "harmful_content"},
+    ),
+    ("Long shift, exhausted.", NURSE, Channel.PUBLIC, set()),
+    ("Finally got my own MRI results back, all clear for me!", FRONT_DESK, Channel.PUBLIC, set()),
+    (
+        "Call us at (555) 301-7700 to book your flu shot, walk-ins welcome",
+        FRONT_DESK,
+        Channel.PUBLIC,
+        set(),
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "author", "channel", "expected"), HARD_CASES)
+def test_when_policy_hard_case_scanned_then_categories_match_policy(
+    text: str, author: Author, channel: Channel, expected: set[str]
+) -> None:
+    found = categories(text, author, channel)
+    assert expected <= found
+    # The compliant cases must stay clean of the categories they are famous for.
+    if not expected:
+        assert not found & {"patient_privacy", "medical_advice"}, scan(text, author, channel)
