@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
+from monitor.cli import cli
 from monitor.config import PolicySettings
 from monitor.domain import Category, Finding, PostContext, Severity
 from monitor.policy.analyzer import PostAnalyzer
 from monitor.policy.base import Analysis
 from monitor.policy.scanner import Scanner
 from monitor.scan import ScanService, span_key
-from monitor.storage import models
+from monitor.storage import migrate, models
 from monitor.storage.database import Database
 
 _CARE = re.compile(r"\b(?:patient|admitted)\b", re.IGNORECASE)
@@ -187,3 +191,23 @@ def test_when_spans_are_keyed_then_key_is_stable_and_readable(
 def test_when_spans_are_too_many_for_the_column_then_key_is_hashed() -> None:
     key = span_key([(i, i + 1) for i in range(0, 400, 2)])
     assert key.startswith("sha256:") and len(key) <= 200
+
+
+@pytest.mark.slow
+def test_when_scan_command_runs_then_it_scans_stored_posts_and_reports_counts(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    database = Database(url)
+    migrate.upgrade(database)
+    _store_posts(database, ["Eleanor Whitfield in room 12 was admitted with pneumonia", "hi"])
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "{url}"\n', encoding="utf-8")
+    first = CliRunner().invoke(cli, ["--config", str(config), "scan", "--format", "json"])
+    assert first.exit_code == 0, first.stderr
+    report = json.loads(first.stdout)[0]
+    assert (report["scanned"], report["failed"]) == (2, 0)
+    assert report["findings_created"] >= 1
+    again = CliRunner().invoke(cli, ["--config", str(config), "scan", "--format", "json"])
+    assert json.loads(again.stdout)[0]["scanned"] == 0
+    database.dispose()
