@@ -59,7 +59,10 @@ social-monitor audit verify
 step "Auditor export (masked), with its manifest"
 today="$(date -u +%Y-%m-%d)"
 social-monitor export --from 2000-01-01 --to "$today" --format csv --out export.csv
-echo "export: $work/export.csv ($(($(wc -l < export.csv) - 1)) rows), manifest: $work/export.csv.manifest.json"
+social-monitor audit verify --manifest export.csv.manifest.json
+
+step "Retention: what a purge would remove (nothing is six years old yet)"
+social-monitor retention purge --dry-run
 
 step "One service cycle (as cron would run it): nothing new, nothing sent twice"
 social-monitor run --once

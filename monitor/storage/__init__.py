@@ -1,4 +1,4 @@
 """Storage: the SQLAlchemy models, the database handle and the repositories.
 
-This package is the only place that imports SQLAlchemy.
+Connectors, the policy and the domain types never import it (``tests/test_architecture.py``).
 """
