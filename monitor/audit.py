@@ -63,7 +63,11 @@ def begin_snapshot(session: Session) -> None:
 
 
 def checkpoint_key(settings: Settings) -> bytes:
-    """The HMAC key for checkpoints, derived from the secret key named in ``[security]``."""
+    """The HMAC key for checkpoints: from ``[security] audit_key_env`` when set (a key that is
+    never rotated with the token key), else derived from the token key."""
+    audit = read_secret(settings.security.audit_key_env)
+    if audit is not None:
+        return derive_key(audit.get_secret_value())
     env_name = settings.security.secret_key_env
     secret = read_secret(env_name)
     if secret is None:

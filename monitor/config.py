@@ -75,6 +75,9 @@ class DatabaseSettings(_Section):
 
 class SecuritySettings(_Section):
     secret_key_env: EnvName = "SOCIAL_MONITOR_SECRET_KEY"
+    # Signs the audit trail's purge checkpoints. Unset: derived from the token key, which then
+    # must not be rotated while checkpoints exist (`keys rotate` would orphan them).
+    audit_key_env: EnvName = "SOCIAL_MONITOR_AUDIT_KEY"
 
 
 class ReviewSettings(_Section):

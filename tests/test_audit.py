@@ -337,3 +337,20 @@ def test_when_a_signature_is_checked_then_only_the_exact_fields_pass() -> None:
             signature=change.get("signature", good.signature),
         )
         assert checkpoint_problem(KEY, altered) is not None, change
+
+
+def test_when_an_audit_key_is_set_then_checkpoints_survive_token_key_rotation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from monitor.audit import checkpoint_key
+    from monitor.config import Settings
+
+    monkeypatch.setenv("SOCIAL_MONITOR_SECRET_KEY", "token-key-1")
+    monkeypatch.delenv("SOCIAL_MONITOR_AUDIT_KEY", raising=False)
+    derived = checkpoint_key(Settings())
+    assert derived == derive_key("token-key-1")
+
+    monkeypatch.setenv("SOCIAL_MONITOR_AUDIT_KEY", "a-separate-audit-key")
+    before = checkpoint_key(Settings())
+    monkeypatch.setenv("SOCIAL_MONITOR_SECRET_KEY", "token-key-2")  # `keys rotate` done
+    assert checkpoint_key(Settings()) == before == derive_key("a-separate-audit-key")
