@@ -134,14 +134,23 @@ def policy_settings(corpus: Path, config: Path | None) -> PolicySettings:
     return PolicySettings()
 
 
-def evaluate(corpus: Path, config: Path | None = None, *, ner: bool = True) -> Report:
-    """Scan the corpus with the real scanner and score it per category."""
+def evaluate(
+    corpus: Path, config: Path | None = None, *, ner: bool = True, hand_only: bool = False
+) -> Report:
+    """Scan the corpus with the real scanner and score it per category.
+
+    ``hand_only`` switches the learned rules off: the hand-written rules alone.
+    """
     from monitor.policy.analyzer import PostAnalyzer
     from monitor.policy.policy import Policy
+    from monitor.policy.rules.learned import LEARNED_RULES
     from monitor.policy.scanner import Scanner
 
     items = read_corpus(corpus)
     settings = policy_settings(corpus, config)
+    if hand_only:
+        off = [*settings.disabled_rules, *(cls.id for cls in LEARNED_RULES)]
+        settings = settings.model_copy(update={"disabled_rules": off})
     scanner = Scanner(Policy.from_settings(settings), PostAnalyzer(settings, ner=ner), workers=1)
     started = time.perf_counter()
     results = scanner.scan_many([post for post, _ in items])
@@ -258,11 +267,12 @@ def main(argv: list[str] | None = None) -> int:
         "--errors", action="store_true", help="print misses with texts (dev corpus only)"
     )
     parser.add_argument("--loco", action="store_true", help="cross-corpus figures (slow)")
+    parser.add_argument("--hand-only", action="store_true", help="learned rules switched off")
     args = parser.parse_args(argv)
     if args.loco:
         print(loco())
         return 0
-    report = evaluate(args.corpus, args.config, ner=not args.no_ner)
+    report = evaluate(args.corpus, args.config, ner=not args.no_ner, hand_only=args.hand_only)
     print(f"corpus: {args.corpus}")
     print(render(report))
     if args.errors:
