@@ -75,6 +75,7 @@ class RedactSecrets(logging.Filter):
 def secret_values(settings: Settings) -> list[str]:
     names = [
         settings.security.secret_key_env,
+        settings.security.audit_key_env,
         settings.connectors.x.bearer_token_env,
         settings.connectors.facebook.app_secret_env,
         settings.alerts.email.password_env,
