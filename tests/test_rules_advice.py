@@ -46,3 +46,15 @@ def test_when_general_or_redirecting_then_advice_is_not_flagged(
     case: str, text: str, channel: Channel
 ) -> None:
     assert A not in categories(text, NURSE, channel)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tom, chest pain with arm numbness = go to the ER NOW or call 911.",
+        "@jen that rash needs a look, please book a visit with us this week",
+        "Sorry you're feeling awful Sam, call your doctor today and get it checked.",
+    ],
+)
+def test_when_post_only_redirects_to_care_then_no_rule_flags_advice(text: str) -> None:
+    assert A not in categories(text, NURSE, Channel.COMMENT)

@@ -21,7 +21,7 @@ from monitor.domain import Category, Finding, PostContext, Severity
 from monitor.policy.base import Analysis
 from monitor.policy.features import NER_TYPES, FeatureExtractor
 from monitor.policy.learned import LearnedModel, shipped_model
-from monitor.policy.rules.common import PolicyRule, Span
+from monitor.policy.rules.common import PolicyRule, Span, spans_of
 from monitor.policy.vocab import vocabulary
 
 RULE_HITS = "rule_hits"  # extras key: set of hand-rule ids that fired
@@ -107,6 +107,17 @@ class LearnedAdvice(LearnedRule):
     explanation: ClassVar[str] = (
         "Classifier: likely gives individualized medical advice to a specific person"
     )
+
+    def check(self, post: PostContext, analysis: Analysis) -> list[Finding]:
+        # POLICY.md: pointing someone to a visit or the ER is the right answer. A post that
+        # redirects to care and gives no dose and no skip-care instruction is never advice,
+        # whatever its words have in common with advice.
+        from monitor.policy.rules.advice import DOSE, REDIRECT, SKIP_CARE
+
+        text = post.text
+        if spans_of(REDIRECT, text) and not spans_of(DOSE, text) and not spans_of(SKIP_CARE, text):
+            return []
+        return super().check(post, analysis)
 
 
 LEARNED_RULES: list[type[LearnedRule]] = [
