@@ -49,6 +49,9 @@ def _placeholder(kind: str) -> str:
     return f" <{kind.lower()}> "
 
 
+_COLUMN_CACHE_SIZE = 500_000
+
+
 class FeatureExtractor:
     """Turns (post, cheap-or-full analysis, rule hits) into hashed sparse features.
 
@@ -63,6 +66,8 @@ class FeatureExtractor:
         self.known = frozenset(known_words)
         self.bits = bits
         self._mask = (1 << bits) - 1
+        # n-grams repeat across posts: remember their hashed columns (bounded).
+        self._columns: dict[str, int] = {}
         self._practice = practice_pattern(settings)
 
     # -- text ------------------------------------------------------------------------------
@@ -136,7 +141,12 @@ class FeatureExtractor:
         return out
 
     def _index(self, name: str) -> int:
-        return zlib.crc32(name.encode("utf-8")) & self._mask
+        column = self._columns.get(name)
+        if column is None:
+            if len(self._columns) >= _COLUMN_CACHE_SIZE:
+                self._columns.clear()
+            column = self._columns[name] = zlib.crc32(name.encode("utf-8")) & self._mask
+        return column
 
     def vector(
         self, post: PostContext, analysis: Analysis, hits: Iterable[str]

@@ -107,10 +107,15 @@ class CareTerm:
     text: str
 
 
+_FIND_CACHE_SIZE = 2048
+
+
 class Vocabulary:
     """Finds care terms in text: single words by set lookup, phrases by first-word index."""
 
     def __init__(self, terms: dict[str, set[str]]) -> None:
+        # Several rules and the classifier look up the same post: remember recent texts.
+        self._found: dict[str, tuple[CareTerm, ...]] = {}
         self._words: dict[str, str] = {}
         self._phrases: dict[str, list[tuple[tuple[str, ...], str]]] = {}
         for kind in ("drug", "condition", "care"):  # later kinds win: care is the most exact
@@ -144,6 +149,14 @@ class Vocabulary:
 
     def find(self, text: str) -> list[CareTerm]:
         """Every care term in ``text``, left to right, longest phrase first at one position."""
+        cached = self._found.get(text)
+        if cached is None:
+            if len(self._found) >= _FIND_CACHE_SIZE:
+                self._found.clear()
+            cached = self._found[text] = tuple(self._find(text))
+        return list(cached)
+
+    def _find(self, text: str) -> list[CareTerm]:
         tokens = [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
         lowered = [t[0].lower() for t in tokens]
         found: list[CareTerm] = []

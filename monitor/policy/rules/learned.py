@@ -26,6 +26,7 @@ from monitor.policy.vocab import vocabulary
 
 RULE_HITS = "rule_hits"  # extras key: set of hand-rule ids that fired
 RULE_SPANS = "rule_spans"  # extras key: category -> spans of hand-rule findings
+_VECTOR = "learned_vector"  # extras key: the post's feature vector, shared by the categories
 
 
 class LearnedRule(PolicyRule):
@@ -46,7 +47,14 @@ class LearnedRule(PolicyRule):
 
             hits, _ = hand_rule_hits(signal_rules(self.settings), post, analysis)
         model = self.model.categories[str(self.category)]
-        indices, values = self._extractor.vector(post, analysis, hits)
+        # Every category's classifier reads the same feature vector: build it once per post.
+        key = (_VECTOR, id(self.model), frozenset(hits))
+        cached = analysis.extras.get(_VECTOR)
+        if isinstance(cached, tuple) and cached[0] == key:
+            indices, values = cached[1]
+        else:
+            indices, values = self._extractor.vector(post, analysis, hits)
+            analysis.extras[_VECTOR] = (key, (indices, values))
         return model.probability(indices, values)
 
     def check(self, post: PostContext, analysis: Analysis) -> list[Finding]:
