@@ -375,6 +375,13 @@ class FacebookConnector(Connector):
         node = self._node(source)
         is_group = source.kind == SourceKind.GROUP
         channel = Channel.GROUP if is_group else Channel.PUBLIC
+        if is_group and not source.token:
+            # Facebook removed the Groups API from every version in April 2024: without even a
+            # token to try with, the group is a coverage gap, not a misconfiguration.
+            raise NoApiAccess(
+                f"Facebook group source {source.id}: the Graph API no longer serves group "
+                "feeds; import the group's posts with a jsonl source"
+            )
         client = self._graph(source)
         what = f"Facebook feed of source {source.id}"
         if state.next is None:
