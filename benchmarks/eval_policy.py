@@ -10,12 +10,14 @@ with the set of posts labeled. A post counts once per category however many find
     python benchmarks/eval_policy.py --check               # exit 1 below the issue's targets
     python benchmarks/eval_policy.py --errors              # list misses (dev corpus only!)
     python benchmarks/eval_policy.py --loco                # learned rules: cross-corpus figures
+    python benchmarks/eval_policy.py --loco --char-ngrams '' --l2 1e-3   # other settings
 
-``--loco`` measures generalization across writers: every labeled corpus but the held-out one is
-left out in turn, the classifiers are trained on the others (thresholds chosen within those,
-``monitor/policy/train.py``) and the left-out corpus is scored three ways: hand rules alone,
-classifier alone, and both combined (OR, what the scanner does). Then the final test: trained
-on every writer corpus, scored on ``policy_holdout.jsonl``, which no model here has seen.
+``--loco`` measures generalization across writers: every labeled corpus (held-out included) is
+left out in turn, the classifiers are trained on the others (thresholds and per-category modes
+chosen by leave-one-corpus-out within those, ``monitor/policy/train.py``) and the left-out
+corpus is scored three ways: hand rules alone, classifier alone, and combined (what the scanner
+does). The ``policy_holdout`` fold is the "trained on every other corpus, tested on the
+held-out" figure; the pooled table sums every fold's counts.
 
 Targets (issue 4): patient_privacy recall >= 0.95 with precision >= 0.85; every other category
 F1 >= 0.80. ``--errors`` prints post ids and texts: never use it on a held-out corpus.
@@ -29,6 +31,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -197,54 +200,87 @@ def _score(flags: list[bool], labels: list[bool]) -> Score:
     return s
 
 
-def loco(holdout: Path = ROOT / "tests" / "data" / "policy_holdout.jsonl") -> str:
-    """Leave-one-corpus-out figures, then the held-out test, as printable tables."""
+def _vetoed(examples: list[Any], category: str) -> np.ndarray:
+    """Where the runtime vetoes the classifier (``advice.learned``: a mere redirect to care)."""
+    if category != Category.MEDICAL_ADVICE.value:
+        return np.zeros(len(examples), dtype=bool)
+    from monitor.policy.rules.advice import DOSE, REDIRECT, SKIP_CARE
+    from monitor.policy.rules.common import spans_of
+
+    return np.array(
+        [
+            bool(spans_of(REDIRECT, t) and not spans_of(DOSE, t) and not spans_of(SKIP_CARE, t))
+            for t in (ex.post.text for ex in examples)
+        ]
+    )
+
+
+def loco(
+    holdout: Path = ROOT / "tests" / "data" / "policy_holdout.jsonl",
+    chars: tuple[int, ...] | None = None,
+    l2: float | None = None,
+) -> str:
+    """Leave-one-corpus-out over every labeled corpus (held-out included), as printable tables.
+
+    Each corpus in turn is scored by a model trained on all the others, its thresholds and
+    modes chosen by leave-one-corpus-out *within* those others. The ``policy_holdout`` fold is
+    the "train without the held-out, test on it" figure; pooled figures sum every fold's counts.
+    """
     from monitor.policy import train as T
 
-    writers = T.corpora(exclude=[holdout])
-    examples = {p.stem: T.load_examples(p) for p in [*writers, holdout]}
+    paths = T.corpora()
+    examples = {p.stem: T.load_examples(p) for p in paths}
+    fits = T.CorpusFits(
+        examples,
+        chars=T.CHAR_NGRAMS if chars is None else chars,
+        l2=T.L2 if l2 is None else l2,
+    )
     blocks = []
-    folds: list[tuple[str, list[str]]] = [
-        (p.stem, [q.stem for q in writers if q != p]) for p in writers
-    ]
-    folds.append((holdout.stem, [p.stem for p in writers]))
     pooled: dict[str, dict[str, tuple[list[bool], list[bool]]]] = {}
-    for test_name, train_names in folds:
-        if not train_names:
-            continue
-        train = [ex for n in train_names for ex in examples[n]]
+    for test_name in examples:
+        train_names = [n for n in examples if n != test_name]
         test = examples[test_name]
-        model = T.train(train)
-        words = model.known_words
-        x = T.matrix(test, words, model.bits)
-        rows: list[tuple[str, str, Score | float]] = []
-        for cat in CATEGORIES:
-            m = model.categories[cat]
-            w = np.concatenate([m.weights.astype(np.float64), [m.bias]])
-            probs = T.predict(x, w)
+        decisions = fits.decisions(train_names)
+        probs = fits.out_of_corpus(test_name)
+        rows: list[tuple[str, str, Score | float | str]] = []
+        for j, cat in enumerate(CATEGORIES):
+            mode, threshold = decisions[cat]
             labels = [cat in ex.labels for ex in test]
             rules = [ex.rule_says(cat) for ex in test]
-            clf = [bool(p >= m.threshold) for p in probs]
-            both = [a or b for a, b in zip(rules, clf, strict=True)]
-            for mode, flags in (("rules", rules), ("classifier", clf), ("combined", both)):
-                rows.append((cat, mode, _score(flags, labels)))
-                if test_name != holdout.stem:
-                    f, lab = pooled.setdefault(mode, {}).setdefault(cat, ([], []))
-                    f.extend(flags)
-                    lab.extend(labels)
-            rows.append((cat, "threshold", m.threshold))
-        blocks.append(_table(f"test {test_name} (trained on {', '.join(train_names)})", rows))
-    if pooled:
-        pooled_rows: list[tuple[str, str, Score | float]] = [
-            (cat, mode, _score(*pooled[mode][cat]))
-            for cat in CATEGORIES
-            for mode in ("rules", "classifier", "combined")
-        ]
-        blocks.insert(len(folds) - 1, _table("leave-one-corpus-out, pooled", pooled_rows))
+            clf = list((probs[:, j] >= threshold) & ~_vetoed(test, cat))
+            both = {
+                "rules": rules,
+                "clf": clf,
+                "or": [a or b for a, b in zip(rules, clf, strict=True)],
+            }[mode]
+            for name, flags in (("rules", rules), ("classifier", clf), ("combined", both)):
+                rows.append((cat, name, _score([bool(f) for f in flags], labels)))
+                f, lab = pooled.setdefault(name, {}).setdefault(cat, ([], []))
+                f.extend(bool(x) for x in flags)
+                lab.extend(labels)
+            rows.append((cat, "threshold", threshold))
+            rows.append((cat, "mode", mode))
+        title = f"test {test_name} ({len(test)} posts; trained on the {len(train_names)} others)"
+        if test_name == holdout.stem:
+            title = "HELD-OUT: " + title
+        blocks.append(_table(title, rows))
+    pooled_rows: list[tuple[str, str, Score | float | str]] = [
+        (cat, mode, _score(*pooled[mode][cat]))
+        for cat in CATEGORIES
+        for mode in ("rules", "classifier", "combined")
+    ]
+    n = sum(len(v) for v in examples.values())
+    settings = f"char n-grams {list(fits.chars) or 'none'}, l2 {fits.l2:g}"
+    blocks.append(
+        _table(
+            f"leave-one-corpus-out, pooled over {len(examples)} folds, {n} posts ({settings})",
+            pooled_rows,
+        )
+    )
     return "\n\n".join(blocks)
 
 
-def _table(title: str, rows: list[tuple[str, str, Score | float]]) -> str:
+def _table(title: str, rows: list[tuple[str, str, Score | float | str]]) -> str:
     lines = [title, f"{'category':<20} {'mode':<11} {'sup':>4} {'P':>6} {'R':>6} {'F1':>6}"]
     for cat, mode, s in rows:
         if isinstance(s, Score):
@@ -252,8 +288,10 @@ def _table(title: str, rows: list[tuple[str, str, Score | float]]) -> str:
                 f"{cat:<20} {mode:<11} {s.support:>4} {s.precision:>6.3f} {s.recall:>6.3f}"
                 f" {s.f1:>6.3f}"
             )
-        else:
+        elif isinstance(s, float):
             lines.append(f"{cat:<20} {mode:<11} {'':>4} {s:>6.3f}")
+        else:
+            lines.append(f"{cat:<20} {mode:<11} {'':>4} {s:>6}")
     return "\n".join(lines)
 
 
@@ -268,9 +306,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--loco", action="store_true", help="cross-corpus figures (slow)")
     parser.add_argument("--hand-only", action="store_true", help="learned rules switched off")
+    parser.add_argument(
+        "--char-ngrams", default=None, help="--loco: char n-gram sizes, e.g. '3,4,5' or ''"
+    )
+    parser.add_argument("--l2", type=float, default=None, help="--loco: L2 strength")
     args = parser.parse_args(argv)
     if args.loco:
-        print(loco())
+        chars = None
+        if args.char_ngrams is not None:
+            chars = tuple(int(n) for n in args.char_ngrams.split(",") if n.strip())
+        print(loco(chars=chars, l2=args.l2))
         return 0
     report = evaluate(args.corpus, args.config, ner=not args.no_ner, hand_only=args.hand_only)
     print(f"corpus: {args.corpus}")

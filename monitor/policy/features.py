@@ -9,7 +9,8 @@ saw, so the text is reduced to its *structure* before n-grams are taken:
   ``<cap>`` — a name-like token, found without spaCy, so names in capitals count too;
 * the practice's own name and aliases (from ``PolicySettings``) become ``<practice>``.
 
-Then word 1-2-grams and char 3-5-grams of that text, plus post-level cues: channel, author role,
+Then word 1-2-grams and optionally char n-grams (the model says which) of that text, plus
+post-level cues: channel, author role,
 clinician or not, affiliation and disclaimer in the bio, addressed to someone, care vocabulary
 kinds, pattern entity types, and which hand-written rules fired.
 
@@ -38,6 +39,7 @@ from monitor.policy.vocab import vocabulary
 # Entity types the NER can emit: never used as features (see the module docstring).
 NER_TYPES = frozenset({"PERSON", "LOCATION", "DATE_TIME", "NRP"})
 DEFAULT_BITS = 18
+DEFAULT_CHAR_NGRAMS: tuple[int, ...] = (3, 4, 5)
 
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _MENTION = re.compile(r"(?<![\w@])@\w{2,}")
@@ -60,12 +62,17 @@ class FeatureExtractor:
     """
 
     def __init__(
-        self, settings: PolicySettings, known_words: Collection[str], bits: int = DEFAULT_BITS
+        self,
+        settings: PolicySettings,
+        known_words: Collection[str],
+        bits: int = DEFAULT_BITS,
+        char_ngrams: tuple[int, ...] = DEFAULT_CHAR_NGRAMS,
     ) -> None:
         self.settings = settings
         self.known = frozenset(known_words)
         self.bits = bits
         self._mask = (1 << bits) - 1
+        self.char_ngrams = char_ngrams
         # n-grams repeat across posts: remember their hashed columns (bounded).
         self._columns: dict[str, int] = {}
         self._practice = practice_pattern(settings)
@@ -156,7 +163,7 @@ class FeatureExtractor:
         grams: set[str] = {f"w:{t}" for t in tokens}
         grams.update(f"b:{a} {b}" for a, b in itertools.pairwise(tokens))
         joined = " " + " ".join(tokens) + " "
-        for n in (3, 4, 5):
+        for n in self.char_ngrams:
             grams.update(f"c:{joined[i : i + n]}" for i in range(len(joined) - n + 1))
         values: dict[int, float] = {}
         weight = 1.0 / math.sqrt(len(grams)) if grams else 0.0

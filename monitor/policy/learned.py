@@ -24,7 +24,7 @@ import numpy as np
 from monitor.config import PolicySettings
 from monitor.domain import PostContext
 from monitor.policy.base import Analysis
-from monitor.policy.features import FeatureExtractor
+from monitor.policy.features import DEFAULT_CHAR_NGRAMS, FeatureExtractor
 
 MODEL_FILE = "policy_model.npz"
 
@@ -62,8 +62,22 @@ class LearnedModel:
         self.categories = categories
         self.meta = meta
 
+    @property
+    def char_ngrams(self) -> tuple[int, ...]:
+        """The char n-gram sizes the model was trained with (older models: 3, 4, 5)."""
+        return tuple(int(n) for n in self.meta.get("char_ngrams", DEFAULT_CHAR_NGRAMS))
+
+    @property
+    def modes(self) -> dict[str, str]:
+        """Per category, how it is decided (older models: "or").
+
+        "or": hand rules OR classifier; "clf": the classifier alone, the hand rules' findings
+        of the category serving as its evidence; "rules": the hand rules alone.
+        """
+        return {c: str(self.meta.get("modes", {}).get(c, "or")) for c in self.categories}
+
     def extractor(self, settings: PolicySettings) -> FeatureExtractor:
-        return FeatureExtractor(settings, self.known_words, self.bits)
+        return FeatureExtractor(settings, self.known_words, self.bits, self.char_ngrams)
 
     def probabilities(
         self, extractor: FeatureExtractor, post: PostContext, analysis: Analysis, hits: set[str]

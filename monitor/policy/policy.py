@@ -167,10 +167,14 @@ class Policy:
             spans.setdefault(str(f.category), []).extend(f.spans)
         extras = {**analysis.extras, RULE_HITS: frozenset(hits), RULE_SPANS: spans}
         informed = Analysis(analysis.entities, analysis.ner_ran, extras)
+        # Per category, the shipped model says how it is decided: "or" (hand rules OR
+        # classifier: a learned finding only where no enabled hand rule of it fired, one
+        # finding is enough), "clf" (the classifier alone: the hand rules' findings of the
+        # category are its evidence, not findings) or "rules" (the learned rule never fires).
+        sole = {str(r.category) for r in self._learned if getattr(r, "mode", "or") == "clf"}
+        found = [f for f in found if str(f.category) not in sole]
         for rule in self._learned:
-            # A learned finding only where no enabled hand rule of its category fired: the
-            # category's verdict is "hand rules OR classifier", one finding is enough.
-            if str(rule.category) not in spans:
+            if str(rule.category) in sole or str(rule.category) not in spans:
                 found.extend(rule.check(post, informed))
         order = {rule.id: i for i, rule in enumerate(self.rules)}
         return sorted(found, key=lambda f: order.get(f.rule, len(order)))

@@ -57,9 +57,16 @@ class LearnedRule(PolicyRule):
             analysis.extras[_VECTOR] = (key, (indices, values))
         return model.probability(indices, values)
 
+    @property
+    def mode(self) -> str:
+        """How the model decides this category: "or", "clf" or "rules" (``LearnedModel.modes``)."""
+        return self.model.modes.get(str(self.category), "or")
+
     def check(self, post: PostContext, analysis: Analysis) -> list[Finding]:
         model = self.model.categories.get(str(self.category))
-        if model is None or self.probability(post, analysis) < model.threshold:
+        if model is None or self.mode == "rules":
+            return []
+        if self.probability(post, analysis) < model.threshold:
             return []
         return [self.finding(self._spans(post, analysis))]
 
