@@ -169,12 +169,17 @@ class Policy:
         informed = Analysis(analysis.entities, analysis.ner_ran, extras)
         # Per category, the shipped model says how it is decided: "or" (hand rules OR
         # classifier: a learned finding only where no enabled hand rule of it fired, one
-        # finding is enough), "clf" (the classifier alone: the hand rules' findings of the
-        # category are its evidence, not findings) or "rules" (the learned rule never fires).
-        sole = {str(r.category) for r in self._learned if getattr(r, "mode", "or") == "clf"}
-        found = [f for f in found if str(f.category) not in sole]
+        # finding is enough), "clf" (the classifier alone decides; where it agrees with hand
+        # rules, their findings are reported, with their ids and spans, as its evidence) or
+        # "rules" (the learned rule never fires).
         for rule in self._learned:
-            if str(rule.category) in sole or str(rule.category) not in spans:
+            category = str(rule.category)
+            if getattr(rule, "mode", "or") == "clf":
+                if not rule.check(post, informed):
+                    found = [f for f in found if str(f.category) != category]
+                elif category not in spans:
+                    found.extend(rule.check(post, informed))
+            elif category not in spans:
                 found.extend(rule.check(post, informed))
         order = {rule.id: i for i, rule in enumerate(self.rules)}
         return sorted(found, key=lambda f: order.get(f.rule, len(order)))

@@ -37,10 +37,13 @@ from monitor.policy.learned import CategoryModel, LearnedModel, model_path
 CATEGORIES = [c.value for c in Category]
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
-L2 = 1e-4
+L2 = 1e-5  # pooled LOCO, words only: 1e-3 worse, 1e-4 worse than 1e-5 (README figures)
 ITERATIONS = 400
 LEARNING_RATE = 0.05
-CHAR_NGRAMS: tuple[int, ...] = DEFAULT_CHAR_NGRAMS  # the shipped model's choice
+# Word 1-2-grams only. Char 3-5-grams multiply the non-zeros ~6x (1.06M vs 165k on 3,500
+# posts) and training time ~10x, which made nested LOCO too slow to measure them here; they
+# were not re-measured on the 9 corpora, so there is no evidence they help (README figures).
+CHAR_NGRAMS: tuple[int, ...] = ()
 # Decision rule per category: privacy wants recall (>= 0.95 with precision >= 0.85), the
 # others F1. Thresholds are picked on out-of-corpus predictions of the training corpora.
 RECALL_FIRST = {Category.PATIENT_PRIVACY.value: 0.95}
@@ -261,6 +264,9 @@ def choose_threshold(
 
 
 MODES = ("or", "clf", "rules")
+# A practice's own confidential terms ([policy] confidential_terms) are configuration the
+# classifier never saw: the hand rule reading them must always be able to flag.
+NEVER_CLASSIFIER_ALONE = frozenset({Category.CONFIDENTIAL_INFO.value})
 
 
 def choose_decision(
@@ -275,6 +281,8 @@ def choose_decision(
     best: tuple[str, float] = ("or", 0.5)
     best_key = (-1.0, -1.0)
     for mode in MODES:
+        if mode == "clf" and category in NEVER_CLASSIFIER_ALONE:
+            continue
         t = 0.5 if mode == "rules" else choose_threshold(category, probs, y, rules, mode)
         pred = {"or": rules | (probs >= t), "clf": probs >= t, "rules": rules}[mode]
         key = _key(category, pred, y)
