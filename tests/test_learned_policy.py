@@ -133,7 +133,18 @@ def test_when_learned_rule_fires_then_spans_never_come_from_ner_entities() -> No
     )
     findings = rule.check(post, Analysis(entities=entities))
     assert [f.spans for f in findings] == [((23, 28),)]
-    assert rule.check(_post("nothing"), Analysis())[0].spans == ((0, 7),)
+    someone = Analysis(entities=(Entity("PERSON", 0, 3, 0.85, "Ann"),))
+    assert rule.check(_post("Ann: nothing"), someone)[0].spans == ((0, 12),)
+
+
+def test_when_no_identifier_remains_then_learned_privacy_stays_silent() -> None:
+    always = CategoryModel(np.zeros(1 << 4, dtype=np.float32), 0.0, 0.0)
+    rule = LearnedPrivacy(
+        PolicySettings(), model=LearnedModel(4, [], {"patient_privacy": always}, {})
+    )
+    # POLICY.md: a patient with no identifier, or only allowlisted ones, is not identifiable.
+    assert rule.check(_post("A patient came in today for her biopsy results"), Analysis()) == []
+    assert rule.check(_post("The mayor's daughter came in today"), Analysis())
 
 
 def test_when_learned_rules_disabled_then_only_hand_rules_run() -> None:

@@ -14,6 +14,7 @@ whether or not NER ran.
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from monitor.config import PolicySettings
@@ -21,7 +22,13 @@ from monitor.domain import Category, Finding, PostContext, Severity
 from monitor.policy.base import Analysis
 from monitor.policy.features import NER_TYPES, FeatureExtractor
 from monitor.policy.learned import LearnedModel, shipped_model
-from monitor.policy.rules.common import PolicyRule, Span, spans_of
+from monitor.policy.rules.common import (
+    PolicyRule,
+    Span,
+    addressee_spans,
+    is_reply,
+    spans_of,
+)
 from monitor.policy.vocab import vocabulary
 
 RULE_HITS = "rule_hits"  # extras key: set of hand-rule ids that fired
@@ -79,6 +86,20 @@ class LearnedRule(PolicyRule):
         return spans or [(0, len(post.text))]
 
 
+# Dates relative to the post ("came in today") are care context, not an identifier on their own.
+_RELATIVE_DAY = re.compile(
+    r"(?i)^(?:today|tonight|yesterday|tomorrow|this (?:morning|afternoon|evening|week)|"
+    r"last (?:night|week)|earlier)$"
+)
+# "the mayor's daughter", "my neighbour's son": a relationship points at one person.
+_RELATION = re.compile(
+    r"(?i)\b(?:\w+'s|my|our|his|her|their|your)\s+(?:\w+\s+)?(?:son|daughter|wife|husband|"
+    r"mom|mother|dad|father|brother|sister|kid|baby|grand(?:ma|pa|mother|father|son|daughter)|"
+    r"uncle|aunt|cousin|nephew|niece|neighbou?r|boss|coworker|partner|girlfriend|boyfriend|"
+    r"fianc[eé]e?|in-laws?|twins?)\b"
+)
+
+
 class LearnedPrivacy(LearnedRule):
     id: ClassVar[str] = "privacy.learned"
     category: ClassVar[Category] = Category.PATIENT_PRIVACY
@@ -86,6 +107,31 @@ class LearnedPrivacy(LearnedRule):
     explanation: ClassVar[str] = (
         "Classifier: likely identifies a patient next to their care (protected health information)"
     )
+
+    @staticmethod
+    def identifiable(post: PostContext, analysis: Analysis) -> bool:
+        """Whether anything could identify a patient once the allowlists are applied: an
+        identifier entity, or a person the post answers or addresses. POLICY.md: identifiers
+        are what make care information a patient's; the classifier reads words, not them."""
+        if is_reply(post) or addressee_spans(post.text) or _RELATION.search(post.text):
+            return True
+        return any(
+            e.type != "URL" and not (e.type == "DATE_TIME" and _RELATIVE_DAY.match(e.text.strip()))
+            for e in analysis.entities
+        )
+
+    def check(self, post: PostContext, analysis: Analysis) -> list[Finding]:
+        if not self.identifiable(post, analysis):
+            return []
+        return super().check(post, analysis)
+
+    def needs_ner(self, post: PostContext, analysis: Analysis) -> bool:
+        # NER only adds names and places: it matters only while no identifier opens the gate
+        # and the classifier would fire.
+        if self.identifiable(post, analysis):
+            return False
+        model = self.model.categories.get(str(self.category))
+        return model is not None and self.probability(post, analysis) >= model.threshold
 
 
 class LearnedConfidential(LearnedRule):
