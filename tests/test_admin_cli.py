@@ -29,6 +29,23 @@ def run(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type:
     return invoke
 
 
+def _nurse_with_x_account(run) -> None:  # type: ignore[no-untyped-def]
+    """Staff member 1 (a nurse) with X account 1 (@a, public consent)."""
+    run("staff", "add", "--name", "A", "--email", "a@example.org", "--role", "nurse")
+    run(
+        "accounts",
+        "link",
+        "--staff",
+        "1",
+        "--platform",
+        "x",
+        "--handle",
+        "a",
+        "--consent",
+        "public",
+    )
+
+
 def _json(result: Result) -> list[dict[str, object]]:
     assert result.exit_code == 0, result.output
     return json.loads(result.output)  # type: ignore[no-any-return]
@@ -137,19 +154,7 @@ def test_when_facebook_consent_covers_direct_messages_then_refused(run) -> None:
 
 
 def test_when_token_set_from_stdin_then_stored_encrypted_and_decryptable(run, db: Database) -> None:  # type: ignore[no-untyped-def]
-    run("staff", "add", "--name", "A", "--email", "a@example.org", "--role", "nurse")
-    run(
-        "accounts",
-        "link",
-        "--staff",
-        "1",
-        "--platform",
-        "x",
-        "--handle",
-        "a",
-        "--consent",
-        "public",
-    )
+    _nurse_with_x_account(run)
     result = run("accounts", "set-token", "1", input="tok-SECRET-123\n")
     assert result.exit_code == 0, result.output
     assert "tok-SECRET-123" not in result.output
@@ -161,19 +166,7 @@ def test_when_token_set_from_stdin_then_stored_encrypted_and_decryptable(run, db
 
 
 def test_when_token_set_without_key_then_clear_error(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    run("staff", "add", "--name", "A", "--email", "a@example.org", "--role", "nurse")
-    run(
-        "accounts",
-        "link",
-        "--staff",
-        "1",
-        "--platform",
-        "x",
-        "--handle",
-        "a",
-        "--consent",
-        "public",
-    )
+    _nurse_with_x_account(run)
     monkeypatch.delenv("SOCIAL_MONITOR_SECRET_KEY")
     result = run("accounts", "set-token", "1", input="tok\n")
     assert result.exit_code == 1
@@ -181,19 +174,7 @@ def test_when_token_set_without_key_then_clear_error(run, monkeypatch: pytest.Mo
 
 
 def test_when_keys_rotated_then_tokens_decrypt_only_under_new_key(run, db: Database) -> None:  # type: ignore[no-untyped-def]
-    run("staff", "add", "--name", "A", "--email", "a@example.org", "--role", "nurse")
-    run(
-        "accounts",
-        "link",
-        "--staff",
-        "1",
-        "--platform",
-        "x",
-        "--handle",
-        "a",
-        "--consent",
-        "public",
-    )
+    _nurse_with_x_account(run)
     run("accounts", "set-token", "1", input="tok-1\n")
     new_key = Fernet.generate_key().decode()
     result = run("keys", "rotate", "--new-key-env", "NEW_KEY", env={"NEW_KEY": new_key})
@@ -208,19 +189,7 @@ def test_when_keys_rotated_then_tokens_decrypt_only_under_new_key(run, db: Datab
 
 
 def test_when_staff_deactivated_then_accounts_disabled_and_history_kept(run) -> None:  # type: ignore[no-untyped-def]
-    run("staff", "add", "--name", "A", "--email", "a@example.org", "--role", "nurse")
-    run(
-        "accounts",
-        "link",
-        "--staff",
-        "1",
-        "--platform",
-        "x",
-        "--handle",
-        "a",
-        "--consent",
-        "public",
-    )
+    _nurse_with_x_account(run)
     assert run("staff", "deactivate", "1").exit_code == 0
     assert _json(run("staff", "list", "--format", "json")) == []
     assert len(_json(run("staff", "list", "--all", "--format", "json"))) == 1
@@ -244,19 +213,7 @@ def test_when_staff_deactivated_then_accounts_disabled_and_history_kept(run) -> 
 def test_when_account_unlinked_then_token_destroyed_and_hidden_by_default(
     run, db: Database
 ) -> None:  # type: ignore[no-untyped-def]
-    run("staff", "add", "--name", "A", "--email", "a@example.org", "--role", "nurse")
-    run(
-        "accounts",
-        "link",
-        "--staff",
-        "1",
-        "--platform",
-        "x",
-        "--handle",
-        "a",
-        "--consent",
-        "public",
-    )
+    _nurse_with_x_account(run)
     run("accounts", "set-token", "1", input="tok\n")
     assert run("accounts", "unlink", "1").exit_code == 0
     assert _json(run("accounts", "list", "--format", "json")) == []
