@@ -95,7 +95,7 @@ class ServiceSteps:
         for row in source_store.due_sources(self.db, self.now()):
             if stop.is_set():
                 break
-            if not service._enabled(row.platform):
+            if not service.platform_enabled(row.platform):
                 continue
             progress = service.sync_source(row, self.on_progress)
             if progress is None:

@@ -210,7 +210,7 @@ class SyncService:
             ignore_schedule=source_id is not None,
         )
         for row in rows:
-            if not self._enabled(row.platform):
+            if not self.platform_enabled(row.platform):
                 log.info("source %s skipped: connector %s is disabled", row.id, row.platform)
                 continue
             result = self.sync_source(row, progress)
@@ -220,7 +220,8 @@ class SyncService:
                 summary.sources.append(result)
         return summary
 
-    def _enabled(self, platform: str) -> bool:
+    def platform_enabled(self, platform: str) -> bool:
+        """Whether the platform's connector is switched on in the config."""
         section = getattr(self.settings.connectors, platform, None)
         return bool(getattr(section, "enabled", True))
 

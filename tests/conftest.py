@@ -18,7 +18,6 @@ from monitor.storage.database import Database
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 PG_SKIP_REASON = "TEST_DATABASE_URL is not set: PostgreSQL tests skipped"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
 def _backends() -> list[object]:
