@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 from monitor.config import Settings
 from monitor.scheduler import StepResult
-from monitor.storage import sources as source_store
 from monitor.storage.database import Database
 from monitor.storage.status import schedule_next_syncs
 from monitor.sync import SourceProgress, SyncService
@@ -89,20 +88,9 @@ class ServiceSteps:
     def sync(self, stop: threading.Event) -> StepResult:
         service = self.sync_service
         service.should_stop = stop.is_set
-        results: list[SourceProgress] = []
-        intervals: dict[int, timedelta] = {}
-        held = 0
-        for row in source_store.due_sources(self.db, self.now()):
-            if stop.is_set():
-                break
-            if not service.platform_enabled(row.platform):
-                continue
-            progress = service.sync_source(row, self.on_progress)
-            if progress is None:
-                held += 1
-                continue
-            results.append(progress)
-            intervals[row.id] = self._interval(row.platform)
+        run = service.run(progress=self.on_progress)
+        results = run.sources
+        held = len(run.held)
         finished = {
             p.source_id: self.now()
             for p in results
@@ -111,7 +99,7 @@ class ServiceSteps:
         schedule_next_syncs(
             self.db,
             finished,
-            {sid: intervals[sid] for sid in finished},
+            {p.source_id: self._interval(p.platform) for p in results if p.source_id in finished},
             self.settings.scheduler.jitter_seconds,
         )
         failed = [p for p in results if p.failed]

@@ -84,6 +84,7 @@ class SourceProgress:
 
     source_id: int
     label: str
+    platform: str = ""
     run_id: int | None = None
     pages: int = 0
     posts_fetched: int = 0
@@ -210,6 +211,8 @@ class SyncService:
             ignore_schedule=source_id is not None,
         )
         for row in rows:
+            if self.should_stop():
+                break  # a shutdown: the sources left are due again next cycle
             if not self.platform_enabled(row.platform):
                 log.info("source %s skipped: connector %s is disabled", row.id, row.platform)
                 continue
@@ -235,7 +238,7 @@ class SyncService:
         if not source_store.claim(self.db, row.id, self.instance, now, self.lease_seconds):
             log.info("source %s skipped: another instance is syncing it", row.id)
             return None
-        state = SourceProgress(source_id=row.id, label=row.label)
+        state = SourceProgress(source_id=row.id, label=row.label, platform=row.platform)
         try:
             state.run_id = source_store.start_run(self.db, row.id, self.instance, now)
         except BaseException:
