@@ -41,6 +41,27 @@ def _found(text: str, entity: str) -> list[str]:
         ("CHART_PHOTO", "snapped a pic of his chart lol", ["pic of his chart"]),
         ("CHART_PHOTO", "EHR screenshot attached", ["EHR screenshot"]),
         ("CHART_PHOTO", "wild night [photo: census board]", ["[photo: census board]"]),
+        ("ROOM_NUMBER", "the genius in exam 5 wants antibiotics", ["in exam 5"]),
+        ("ROOM_NUMBER", "pt in triage 4 asking for a blanket", ["in triage 4"]),
+        ("ACCOUNT_NUMBER", "Account WC-77210 paid in pennies", ["WC-77210"]),
+        ("MEMBER_ID", "the Medicaid guy (ID 77120934) called again", ["77120934"]),
+        ("STREET_ADDRESS", "dropped her supplies at 42 Birch Lane today", ["42 Birch Lane"]),
+        ("STREET_ADDRESS", "the twins' mom at 18 Orchard Rd. is home", ["18 Orchard Rd."]),
+        ("STREET_ADDRESS", "lives at 1200 N Main St by the bank", ["1200 N Main St"]),
+        ("PERSON", "Shoutout to Mrs. Alvarez for the tamales", ["Mrs. Alvarez"]),
+        ("PERSON", "Ms. R from the Eastside apartments", ["Ms. R"]),
+        ("PERSON", "the Sanchez kid with the fishhook", ["Sanchez"]),
+        ("PERSON", "the Thompson boy has chicken pox", ["Thompson"]),
+        ("PERSON", 'HSG film with "DONOVAN, KEIRA" in the corner', ["DONOVAN, KEIRA"]),
+        ("PERSON", "the 'GARCIA, L' label in the corner", ["GARCIA, L"]),
+        ("PERSON", 'printout says "Baby Okonkwo" at the top', ["Baby Okonkwo"]),
+        (
+            "EMAIL_ADDRESS",
+            "wrote tj.martell88@mail.example on the sheet",
+            ["tj.martell88@mail.example"],
+        ),
+        ("DATE_TIME", "band says DOB 01/14 and the time", ["01/14"]),
+        ("AGE", "a 9-yo with keratoconus", ["9-yo"]),
     ],
 )
 def test_when_text_has_identifier_then_recognizer_reports_its_span(
@@ -63,6 +84,16 @@ def test_when_text_has_identifier_then_recognizer_reports_its_span(
         ("RELATIONSHIP", "my shift was long and my feet hurt"),
         ("CHART_PHOTO", "[photo: sunset over the lake]"),
         ("CHART_PHOTO", "took a picture of the sunset"),
+        ("ROOM_NUMBER", "studying for exam 2 tonight"),
+        ("STREET_ADDRESS", "3 tips for a healthy heart"),
+        ("STREET_ADDRESS", "we saw 20 patients on Main St today"),
+        ("PERSON", "the Cubs fans were loud"),
+        ("PERSON", "the new kid on the team"),
+        ("PERSON", "mrs smith"),
+        ("MEMBER_ID", "ID badge reader is down"),
+        ("PERSON", "PLEASE, STOP ASKING"),
+        ("PERSON", "NEVER, EVER AGAIN"),
+        ("DATE_TIME", "take 1/2 tab twice a day"),
     ],
 )
 def test_when_text_has_no_identifier_then_recognizer_stays_silent(entity: str, text: str) -> None:
@@ -72,7 +103,8 @@ def test_when_text_has_no_identifier_then_recognizer_stays_silent(entity: str, t
 def test_when_recognizers_are_built_then_each_reports_one_distinct_custom_entity() -> None:
     entities = [r.supported_entities for r in custom_recognizers()]
     assert all(len(e) == 1 for e in entities)
-    assert sorted(e[0] for e in entities) == sorted(CUSTOM_ENTITIES)
+    # Names by title or family ("Mrs. Alvarez") are reported as PERSON, like the NER's.
+    assert sorted(e[0] for e in entities) == sorted([*CUSTOM_ENTITIES, "PERSON"])
 
 
 def test_when_presidio_medical_recognizers_are_enabled_then_they_report_our_names() -> None:

@@ -133,14 +133,14 @@ class Allowlist:
             return entity.text.strip().lower() in self.emails
         if kind == "URL" and any(s <= entity.start and entity.end <= e for s, e in emails):
             return True
-        if kind in ("PERSON", "LOCATION", "NRP") and any(
+        if kind in ("PERSON", "LOCATION", "NRP", "STREET_ADDRESS") and any(
             s <= entity.start and entity.end <= e for s, e in covered
         ):
             return True
         if kind == "PERSON":
             tokens = _name_tokens(entity.text)
             return bool(tokens) and any(tokens <= allowed for allowed in names)
-        if kind == "LOCATION":
+        if kind in ("LOCATION", "STREET_ADDRESS"):
             text = _normalized(entity.text)
             return bool(text) and any(text in address for address in self.addresses)
         return False

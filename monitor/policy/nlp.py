@@ -205,10 +205,15 @@ ENTITY_TRIGGERS: dict[str, re.Pattern[str]] = {
         "ACCOUNT_NUMBER": _DIGIT,
         "EMAIL_ADDRESS": r"@",
         "URL": r"\.[a-z]{2}",
-        "ROOM_NUMBER": r"\b(?:room|rm|bed|bay|cubicle|cube|stall|ward)",
+        "ROOM_NUMBER": r"\b(?:room|rm|bed|bay|cubicle|cube|stall|ward|in\s)",
         "AGE": r"\d|old\b|ties\b",
         "RELATIONSHIP": r"\b(?:my|our|of\s+mine|of\s+ours|room|rm|bed|bay|cubicle|cube|stall|pod|"
         r"ward|exam|trauma|resus)\b|(?:patient|pt|client|resident)['’]s",
+        "STREET_ADDRESS": r"\d[\s\S]*\b(?:st|street|rd|road|ave|avenue|ln|lane|dr|drive|blvd|"
+        r"boulevard|ct|court|way|pl|place|ter|terrace|cir|circle|pkwy|parkway|hwy|highway|trl|"
+        r"trail|loop|row)\b",
+        "PERSON": r"\b(?:mr|mrs|ms|miss|mx|baby)\b|\w{4}, ?\w|"
+        r"\bthe\s+[a-z]+\s+(?:kid|boy|girl|bab|famil|twin|brother|sister|household|clan)",
         "CHART_PHOTO": r"photo|pic|image|screen|snap|vid|selfie|attach|posting|posted|shar|took|"
         r"upload|img",
     }.items()
@@ -232,6 +237,8 @@ def _supported(engine: AnalyzerEngine) -> tuple[str, ...]:
 def pattern_registry() -> RecognizerRegistry:
     """Presidio's predefined English pattern recognizers, its medical ones and ours."""
     from monitor.policy.recognizers import (
+        DateOfBirthRecognizer,
+        EmailShapeRecognizer,
         NanpPhoneRecognizer,
         custom_recognizers,
         shipped_medical_recognizers,
@@ -249,6 +256,8 @@ def pattern_registry() -> RecognizerRegistry:
         registry.remove_recognizer(name)
     registry.add_recognizer(PhoneRecognizer(supported_regions=PHONE_REGIONS))
     registry.add_recognizer(NanpPhoneRecognizer())  # the numbers phonenumbers rejects
+    registry.add_recognizer(EmailShapeRecognizer())  # the domains tldextract rejects
+    registry.add_recognizer(DateOfBirthRecognizer())  # birth dates without a year
     for recognizer in shipped_medical_recognizers() + custom_recognizers():
         registry.add_recognizer(recognizer)
     return registry
@@ -383,6 +392,7 @@ class NerEngine:
         self._entities = list(self.recognizer.supported_entities)
 
     def _results(self, doc: Any) -> list[RecognizerResult]:
+        _people_called_organizations(doc)
         artifacts = self.nlp_engine._doc_to_nlp_artifact(doc, LANGUAGE)
         results = self.recognizer.analyze(doc.text, self._entities, artifacts)
         return list(EntityRecognizer.remove_duplicates(results))
@@ -396,6 +406,23 @@ class NerEngine:
         recased = [recase_capitals(t) for t in texts]
         docs = self.nlp.pipe(recased, batch_size=batch_size, disable=self.disabled)
         return [self._results(doc) for doc in docs]
+
+
+def _people_called_organizations(doc: Any) -> None:
+    """Relabel the model's ORG spans that read as a person's name (``census_names``)."""
+    from spacy.tokens import Span
+
+    from monitor.policy.census_names import looks_like_person
+
+    changed = False
+    ents = []
+    for ent in doc.ents:
+        if ent.label_ == "ORG" and looks_like_person([t.text for t in ent]):
+            ent = Span(doc, ent.start, ent.end, label="PERSON")
+            changed = True
+        ents.append(ent)
+    if changed:
+        doc.ents = ents
 
 
 @lru_cache(maxsize=2)

@@ -23,6 +23,12 @@ Entity types added here (stable names: rules match on them, findings and excerpt
 ``CHART_PHOTO``
     A described photo or screenshot of a chart, screen, record, scan or whiteboard ("pic of
     his chart", "EHR screenshot", "[photo: census board]").
+``STREET_ADDRESS``
+    A house number and street ("42 Birch Lane", "18 Orchard Rd"): where a patient lives. The
+    spaCy model rarely tags these, and presidio has no US street recognizer.
+``PERSON`` (by pattern)
+    A person named through a title or a family ("Mrs. Alvarez", "Ms. R", "the Sanchez kid",
+    "the Thompson boy"): forms the small spaCy model often misses or calls an organization.
 
 Presidio's own medical recognizers, off by default, are switched on here under these names:
 its health-insurance member id and MBI recognizers report ``MEMBER_ID``, its prescription
@@ -67,6 +73,7 @@ ROOM_NUMBER = "ROOM_NUMBER"
 AGE = "AGE"
 RELATIONSHIP = "RELATIONSHIP"
 CHART_PHOTO = "CHART_PHOTO"
+STREET_ADDRESS = "STREET_ADDRESS"
 
 CUSTOM_ENTITIES = (
     MEDICAL_RECORD_NUMBER,
@@ -76,6 +83,7 @@ CUSTOM_ENTITIES = (
     AGE,
     RELATIONSHIP,
     CHART_PHOTO,
+    STREET_ADDRESS,
 )
 
 
@@ -138,6 +146,8 @@ class MemberIdRecognizer(PatternRecognizer):
             r"(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]{5,20}\b)[A-Z0-9][A-Z0-9-]{4,19}\b",
             0.85,
         ),
+        # "(ID 77120934)": an id number with no other label.
+        Pattern("id number", r"(?-i:\bID)\s*[:#]?\s*\K[A-Z]{0,3}\d{6,12}\b", 0.6),
     ]
     CONTEXT: ClassVar[list[str]] = ["member", "subscriber", "insurance", "policy", "plan"]
 
@@ -167,7 +177,7 @@ class AccountNumberRecognizer(PatternRecognizer):
         ),
         Pattern(
             "account number (after the word)",
-            r"\b(?:account|acct)\s+\K[A-Z]{0,4}-?\d(?:-?\d){5,18}\b",
+            r"\b(?:account|acct)\s+\K(?:[A-Z]{1,4}-?\d(?:-?\d){3,18}|\d(?:-?\d){5,18})\b",
             0.7,
         ),
     ]
@@ -196,6 +206,12 @@ class RoomNumberRecognizer(PatternRecognizer):
             rf"icu|nicu|picu|er|ed|or|pacu|l&d)\s+)?{_ROOM_WORD}\s*{_ROOM_NUMBER}",
             0.7,
         ),
+        Pattern(
+            "in exam 5",
+            r"\bin\s+(?:exam|triage|trauma|resus|pod|chair|infusion\s+chair|suite|iso(?:lation)?)"
+            r"\s*#?\s*\d{1,3}[A-Z]?\b",
+            0.7,
+        ),
     ]
     CONTEXT: ClassVar[list[str]] = ["patient", "pt", "in", "admitted", "discharged"]
 
@@ -208,9 +224,10 @@ class RoomNumberRecognizer(PatternRecognizer):
         )
 
     def invalidate_result(self, pattern_text: str) -> bool | None:
-        # "exam 2" (a test), "pod 3" alone are weak; keep them only with a room word.
+        # "exam 2" (a test), "pod 3" alone are weak; keep them only with a room word or when
+        # a place is meant ("in exam 5", "in triage 4").
         lowered = pattern_text.lower()
-        has_room_word = re.search(r"\b(?:room|rm|bed|bay|cubicle|cube|stall|ward)\b", lowered)
+        has_room_word = re.search(r"\b(?:room|rm|bed|bay|cubicle|cube|stall|ward)\b|^in\s", lowered)
         return has_room_word is None
 
 
@@ -227,7 +244,7 @@ class AgeRecognizer(PatternRecognizer):
             rf"\s*-?\s*old\b",
             0.8,
         ),
-        Pattern("n yo", r"\b\d{1,3}\s*(?:yo|y/o|y\.o\.?|yrs?\s+old|yoa)(?![a-z])", 0.8),
+        Pattern("n yo", r"\b\d{1,3}\s*-?\s*(?:yo|y/o|y\.o\.?|yrs?\s+old|yoa)(?![a-z])", 0.8),
         Pattern(
             "aged n",
             r"\b(?:aged?|age:)\s*\d{1,3}\b(?!\s*(?:\+|and\s+(?:up|over|older)))",
@@ -386,6 +403,49 @@ class ChartPhotoRecognizer(PatternRecognizer):
         return None
 
 
+class EmailShapeRecognizer(PatternRecognizer):
+    """E-mail addresses by shape alone.
+
+    presidio's e-mail recognizer drops an address whose top-level domain is not a public
+    suffix ("jo@mail.example", a mistyped ".con"): still a contact detail for a reader.
+    """
+
+    PATTERNS: ClassVar[list[Pattern]] = [
+        Pattern(
+            "e-mail (shape)",
+            r"(?<![\w.+-])[A-Za-z0-9][\w.+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?![\w-])",
+            0.5,
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="EMAIL_ADDRESS",
+            patterns=self.PATTERNS,
+            name=type(self).__name__,
+        )
+
+
+class DateOfBirthRecognizer(PatternRecognizer):
+    """A birth date written short ("DOB 01/14", "born 11/3"): presidio wants a year."""
+
+    PATTERNS: ClassVar[list[Pattern]] = [
+        Pattern(
+            "DOB mm/dd",
+            r"\b(?:DOB|D\.O\.B\.?|born(?:\s+on)?|b-?day|birthday)\s*[:#]?\s*\K"
+            r"\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?\b",
+            0.7,
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="DATE_TIME",
+            patterns=self.PATTERNS,
+            name=type(self).__name__,
+        )
+
+
 class NanpPhoneRecognizer(PatternRecognizer):
     """North American phone numbers by shape alone.
 
@@ -412,6 +472,93 @@ class NanpPhoneRecognizer(PatternRecognizer):
         )
 
 
+_STREET_TYPE = _alt(
+    _words(
+        "st street rd road ave avenue ln lane dr drive blvd boulevard ct court way pl place "
+        "ter terrace cir circle pkwy parkway hwy highway trl trail loop row"
+    )
+)
+
+
+class StreetAddressRecognizer(PatternRecognizer):
+    """A house number and a named street: a patient's home, a home visit, a delivery."""
+
+    PATTERNS: ClassVar[list[Pattern]] = [
+        Pattern(
+            "house number and street",
+            r"\b\d{1,5}(?:-?[A-Za-z])?\s+(?:(?-i:[NSEW])\.?\s+)?"
+            r"(?-i:[A-Z][a-z]+|\d{1,3}(?:st|nd|rd|th))(?:\s+(?-i:[A-Z][a-z]+)){0,2}\s+"
+            rf"{_STREET_TYPE}\b\.?",
+            0.7,
+        ),
+    ]
+    CONTEXT: ClassVar[list[str]] = ["lives", "address", "house", "home", "at", "on"]
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity=STREET_ADDRESS,
+            patterns=self.PATTERNS,
+            context=self.CONTEXT,
+            name=type(self).__name__,
+        )
+
+
+_FAMILY_NOUN = _alt(
+    _words("kid kids boy boys girl girls baby babies family twins brothers sisters household clan")
+)
+
+
+class NameReferenceRecognizer(PatternRecognizer):
+    """People named by a title or a family ("Mrs. Alvarez", "Ms. R", "the Sanchez kid").
+
+    Reported as ``PERSON``, like the NER's names, so allowlists and masking treat them alike.
+    "Dr." is left out: a doctor named in a post is mostly the practice's own clinician.
+    """
+
+    PATTERNS: ClassVar[list[Pattern]] = [
+        Pattern(
+            "title and surname",
+            # "Mrs. Eleanor Whitfield" is left to the NER (a full name it reads well).
+            r"(?-i:\b(?:Mr|Mrs|Ms|Miss|Mx)\.?\s+(?:[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)?|[A-Z])\b"
+            r"\.?(?!\s+[A-Z]))",
+            0.7,
+        ),
+        Pattern(
+            "LAST, FIRST on a label",
+            r"(?-i:\b[A-Z]{4,}(?:-[A-Z]+)?,\s?[A-Z](?:[A-Z]+|\b\.?)(?:\s[A-Z]\b)?)",
+            0.6,
+        ),
+        Pattern(
+            "Baby Okonkwo",
+            r"(?-i:\b(?:[Bb]aby|BABY)\s+(?:(?:[Gg]irl|[Bb]oy|GIRL|BOY)\s+)?(?:[A-Z][a-z]+|[A-Z]{3,})\b)",
+            0.6,
+        ),
+        Pattern(
+            "the Sanchez kid",
+            rf"(?-i:\bthe\s+\K[A-Z][a-z]{{2,}}(?:[-'’][A-Z][a-z]+)?)(?=\s+{_FAMILY_NOUN}\b)",
+            0.6,
+        ),
+    ]
+
+    _LABEL: ClassVar[re.Pattern[str]] = re.compile(r"([A-Z]{4,})(?:-[A-Z]+)?,")
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="PERSON",
+            patterns=self.PATTERNS,
+            name=type(self).__name__,
+        )
+
+    def invalidate_result(self, pattern_text: str) -> bool | None:
+        # "LAST, FIRST" only where LAST is a surname: not a shouted "PLEASE, STOP".
+        label = self._LABEL.match(pattern_text)
+        if label is None:
+            return None
+        from monitor.policy.census_names import common_surnames
+
+        return label.group(1).lower() not in common_surnames()
+
+
 def custom_recognizers() -> list[EntityRecognizer]:
     """Fresh instances of this module's recognizers, one per concept."""
     return [
@@ -422,6 +569,8 @@ def custom_recognizers() -> list[EntityRecognizer]:
         AgeRecognizer(),
         RelationshipRecognizer(),
         ChartPhotoRecognizer(),
+        StreetAddressRecognizer(),
+        NameReferenceRecognizer(),
     ]
 
 

@@ -43,7 +43,7 @@ STRONG_TYPES = frozenset(
     {
         "MEDICAL_RECORD_NUMBER", "MEMBER_ID", "ACCOUNT_NUMBER", "US_SSN", "ROOM_NUMBER",
         "CHART_PHOTO", "US_DRIVER_LICENSE", "US_PASSPORT", "CREDIT_CARD", "US_BANK_NUMBER",
-        "IBAN_CODE", "US_ITIN", "PHONE_NUMBER", "EMAIL_ADDRESS",
+        "IBAN_CODE", "US_ITIN", "PHONE_NUMBER", "EMAIL_ADDRESS", "STREET_ADDRESS",
     }
 )  # fmt: skip
 # Quasi-identifiers found by patterns (no NER needed).
