@@ -10,6 +10,7 @@ with the set of posts labeled. A post counts once per category however many find
     python benchmarks/eval_policy.py --check               # exit 1 below the issue's targets
     python benchmarks/eval_policy.py --errors              # list misses (dev corpus only!)
     python benchmarks/eval_policy.py --loco                # learned rules: cross-corpus figures
+    python benchmarks/eval_policy.py --loco --groups 0     # one fold per corpus (slow)
     python benchmarks/eval_policy.py --loco --char-ngrams '' --l2 1e-3   # other settings
 
 ``--loco`` measures generalization across writers: every labeled corpus (held-out included) is
@@ -219,17 +220,21 @@ def loco(
     holdout: Path = ROOT / "tests" / "data" / "policy_holdout.jsonl",
     chars: tuple[int, ...] | None = None,
     l2: float | None = None,
+    groups: int = 0,
 ) -> str:
-    """Leave-one-corpus-out over every labeled corpus (held-out included), as printable tables.
+    """Leave-one-group-out over every labeled corpus (held-out included), as printable tables.
 
-    Each corpus in turn is scored by a model trained on all the others, its thresholds and
-    modes chosen by leave-one-corpus-out *within* those others. The ``policy_holdout`` fold is
-    the "train without the held-out, test on it" figure; pooled figures sum every fold's counts.
+    The corpora are dealt into ``groups`` folds (``train.grouped``; 0: one fold per corpus).
+    Each fold in turn is scored by a model trained on all the others, its thresholds and modes
+    chosen by leave-one-fold-out *within* those others. ``policy_holdout`` is always a fold of
+    its own: the "train without the held-out, test on it" figure. Pooled figures sum every
+    fold's counts.
     """
     from monitor.policy import train as T
 
     paths = T.corpora()
-    examples = {p.stem: T.load_examples(p) for p in paths}
+    per_corpus = {p.stem: T.load_examples(p) for p in paths}
+    examples = T.grouped(per_corpus, groups) if groups else per_corpus
     fits = T.CorpusFits(
         examples,
         chars=T.CHAR_NGRAMS if chars is None else chars,
@@ -273,7 +278,8 @@ def loco(
     settings = f"char n-grams {list(fits.chars) or 'none'}, l2 {fits.l2:g}"
     blocks.append(
         _table(
-            f"leave-one-corpus-out, pooled over {len(examples)} folds, {n} posts ({settings})",
+            f"leave-one-fold-out, pooled over {len(examples)} folds of {len(per_corpus)} corpora,"
+            f" {n} posts ({settings})",
             pooled_rows,
         )
     )
@@ -310,12 +316,21 @@ def main(argv: list[str] | None = None) -> int:
         "--char-ngrams", default=None, help="--loco: char n-gram sizes, e.g. '3,4,5' or ''"
     )
     parser.add_argument("--l2", type=float, default=None, help="--loco: L2 strength")
+    parser.add_argument(
+        "--groups",
+        type=int,
+        default=None,
+        help="--loco: folds of corpora (default: as training does; 0: one per corpus)",
+    )
     args = parser.parse_args(argv)
     if args.loco:
         chars = None
         if args.char_ngrams is not None:
             chars = tuple(int(n) for n in args.char_ngrams.split(",") if n.strip())
-        print(loco(chars=chars, l2=args.l2))
+        from monitor.policy.train import GROUPS
+
+        groups = GROUPS if args.groups is None else args.groups
+        print(loco(chars=chars, l2=args.l2, groups=groups))
         return 0
     report = evaluate(args.corpus, args.config, ner=not args.no_ner, hand_only=args.hand_only)
     print(f"corpus: {args.corpus}")

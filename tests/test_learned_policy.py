@@ -23,7 +23,7 @@ from monitor.policy.learned import CategoryModel, LearnedModel, model_path, ship
 from monitor.policy.nlp import recase_capitals
 from monitor.policy.policy import Policy
 from monitor.policy.rules.learned import LEARNED_RULES, LearnedPrivacy
-from monitor.policy.train import Example, fit, matrix, train
+from monitor.policy.train import Example, fit, grouped, matrix, train
 from tests.policy_cases import FRONT_DESK, NURSE, PRACTICE, categories, scan
 
 CATEGORIES = [c.value for c in Category]
@@ -71,6 +71,16 @@ def test_when_trained_twice_on_the_same_data_then_the_models_are_identical() -> 
         assert np.array_equal(a.weights, b.weights)
         assert (a.bias, a.threshold) == (b.bias, b.threshold)
     assert first.known_words == second.known_words
+
+
+def test_when_corpora_grouped_then_each_lands_in_one_fold_and_the_holdout_stays_alone() -> None:
+    corpora: dict[str, list[Example]] = {f"policy_more_{c}": [] for c in "abcdefg"}
+    corpora["policy_holdout"] = []
+    folds = grouped(corpora, groups=4)
+    assert len(folds) == 4 and "policy_holdout" in folds
+    members = [name for fold in folds for name in fold.split("+")]
+    assert sorted(members) == sorted(corpora)
+    assert len(grouped({"a": [], "b": []}, groups=8)) == 2
 
 
 def test_when_trained_then_the_classifier_ranks_a_held_out_insult_above_small_talk() -> None:
@@ -145,6 +155,47 @@ def test_when_no_identifier_remains_then_learned_privacy_stays_silent() -> None:
     # POLICY.md: a patient with no identifier, or only allowlisted ones, is not identifiable.
     assert rule.check(_post("A patient came in today for her biopsy results"), Analysis()) == []
     assert rule.check(_post("The mayor's daughter came in today"), Analysis())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the guy with the snake tattoo came back for his STD results",
+        "guess who came in today for a pregnancy test",
+        "the Oakridge HS football coach had his MI today",
+        "Coach Pam is recovering from her heart cath",
+        "did a pap on someone I went to prom with",
+        "counseled a lady on her HIV meds, she works the register at the Kroger",
+        "the guy from the Shell station came in for his PSA results",
+        "the old guy in 14 yanked his IV out again",
+        "not saying who but a certain someone on the PTA failed her drug screen",
+    ],
+)
+def test_when_patient_is_singled_out_without_an_identifier_then_learned_privacy_may_fire(
+    text: str,
+) -> None:
+    # POLICY.md: a relationship or a rare detail identifies a patient as surely as a name.
+    always = CategoryModel(np.zeros(1 << 4, dtype=np.float32), 0.0, 0.0)
+    rule = LearnedPrivacy(
+        PolicySettings(), model=LearnedModel(4, [], {"patient_privacy": always}, {})
+    )
+    assert rule.check(_post(text), Analysis())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Flu cases are up this week, get your shot",
+        "Long shift, a patient thanked me today and I cried in the car",
+        "Our manager approved the new schedule",
+    ],
+)
+def test_when_nobody_is_singled_out_then_learned_privacy_stays_silent(text: str) -> None:
+    always = CategoryModel(np.zeros(1 << 4, dtype=np.float32), 0.0, 0.0)
+    rule = LearnedPrivacy(
+        PolicySettings(), model=LearnedModel(4, [], {"patient_privacy": always}, {})
+    )
+    assert rule.check(_post(text), Analysis()) == []
 
 
 def test_when_learned_rules_disabled_then_only_hand_rules_run() -> None:

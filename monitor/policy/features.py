@@ -32,7 +32,14 @@ from collections.abc import Collection, Iterable
 from monitor.config import PolicySettings
 from monitor.domain import PostContext
 from monitor.policy.base import Analysis
-from monitor.policy.rules.common import addressee_spans, is_clinician, is_reply, practice_pattern
+from monitor.policy.rules.common import (
+    RELATION,
+    SINGLED_OUT,
+    addressee_spans,
+    is_clinician,
+    is_reply,
+    practice_pattern,
+)
 from monitor.policy.rules.disclosure import AFFILIATION, NOT_ADVICE, OWN_OPINIONS
 from monitor.policy.vocab import vocabulary
 
@@ -114,8 +121,15 @@ class FeatureExtractor:
 
     # -- features --------------------------------------------------------------------------
 
-    def cues(self, post: PostContext, analysis: Analysis, hits: Iterable[str]) -> list[str]:
-        """Post-level cue names (channel, role, bio, addressee, vocabulary, entities, rules)."""
+    def cues(
+        self,
+        post: PostContext,
+        analysis: Analysis,
+        hits: Iterable[str],
+        tokens: list[str] | None = None,
+    ) -> list[str]:
+        """Post-level cue names (channel, role, bio, addressee, vocabulary, entities, rules,
+        and the quasi-identifiers: a relationship, a person singled out, a name-like word)."""
         bio = post.author.bio
         role = post.author.role.strip().lower() or "none"
         clinician = is_clinician(post.author)
@@ -136,7 +150,12 @@ class FeatureExtractor:
             f"practice/aff={practice_in_text}/{affiliated}",
             f"addressed/channel={addressed}/{post.channel}",
             f"affiliated_in_text={bool(AFFILIATION.search(post.text))}",
+            f"relation={bool(RELATION.search(post.text))}",
+            f"singled_out={bool(SINGLED_OUT.search(post.text))}",
         ]
+        if tokens is None:
+            tokens = self.normalized_tokens(post, analysis)
+        out.append(f"name_like={'<cap>' in tokens}")
         kinds = sorted({t.kind for t in vocabulary().find(post.text)})
         out += [f"care:{k}" for k in kinds] or ["care:none"]
         types = sorted({e.type for e in analysis.entities if e.type not in NER_TYPES})
@@ -170,7 +189,7 @@ class FeatureExtractor:
         for g in grams:
             i = self._index(g)
             values[i] = values.get(i, 0.0) + weight
-        for c in self.cues(post, analysis, hits):
+        for c in self.cues(post, analysis, hits, tokens):
             i = self._index("k:" + c)
             values[i] = values.get(i, 0.0) + 1.0
         values[self._index("bias")] = 1.0

@@ -222,3 +222,65 @@ class CueRule(PolicyRule):
     def check(self, post: PostContext, analysis: Analysis) -> list[Finding]:
         spans = self.evidence(post, analysis)
         return [self.finding(spans)] if spans else []
+
+
+# "the mayor's daughter", "my neighbour's son": a relationship points at one person.
+RELATION = re.compile(
+    r"(?i)\b(?:\w+'s|my|our|his|her|their|your)\s+(?:\w+\s+)?(?:son|daughter|wife|husband|"
+    r"mom|mother|dad|father|brother|sister|kid|baby|grand(?:ma|pa|mother|father|son|daughter)|"
+    r"uncle|aunt|cousin|nephew|niece|neighbou?r|boss|coworker|partner|girlfriend|boyfriend|"
+    r"fianc[eé]e?|in-laws?|twins?)\b"
+)
+
+
+# POLICY.md's quasi-identifiers that no recognizer can tag: a person singled out by a public
+# role, a striking feature, a shared past or a wink at readers who know them ("the mayor",
+# "the guy with the snake tattoo", "someone I went to prom with", "you know who you are").
+_ROLE = (
+    r"mayor|pastor|priest|rabbi|imam|reverend|preacher|deacon|coach|principal|teacher|judge|"
+    r"sheriff|deputy|weather\s?(?:man|woman|guy|lady)|news\s?anchor|anchor|"
+    r"council(?:man|woman|member|or)|treasurer|superintendent|owner|"
+    r"cheerleader|quarterback|linebacker|pitcher|goalie|captain|firefighter|fireman|cop|"
+    r"trooper|librarian|mail\s?(?:man|carrier)|bartender|barista|cashier|lawyer|"
+    r"realtor|senator|congress(?:man|woman)|celebrity|influencer|youtuber|streamer|dj|"
+    r"valedictorian|prom\s+(?:king|queen)|homecoming\s+(?:king|queen)"
+)
+_PEOPLE = (
+    r"guy|man|lady|woman|girl|boy|kid|dude|gentleman|fella|family|couple|twins?|mom|dad|"
+    r"grandma|grandpa|teen|pt|patient|trucker|hairdresser|farmer|mechanic|waitress|waiter|"
+    r"teller|nurse|one"
+)
+SINGLED_OUT = re.compile(
+    r"(?i)\b(?:"
+    rf"(?:the|our|my|your)\s+(?:[\w'’&-]+\s+){{0,3}}?(?:{_ROLE})s?"
+    rf"|(?:{_ROLE})\s+(?-i:[A-Z][a-z]+)"
+    r"|(?:she|he)\s+(?:works|worked)\s+(?:the|at|as|for)"
+    r"|\bwho(?:se)?\s+(?:works|lives|owns|runs|teaches|coaches|drives|husband|wife|dad|mom|"
+    r"son|daughter|kid|boyfriend|girlfriend)\b"
+    r"|(?:guy|man|lady|woman|girl|boy|kid|dude|pt|patient|mom|dad|gentleman|fella|teen)\s+"
+    r"(?:with|w/|in)\s+(?:the|a|an|that|his|her)\s+(?:\w+\s+){0,3}?(?:tattoos?|tats?|"
+    r"mohawk|hair|beard|mustache|piercings?|sticker|truck|tesla|jeep|car|van|parrot|dog|"
+    r"accent|scar|limp|wheelchair|scooter|walker|cowboy\s+hat|hat|scrubs|uniform|jacket)"
+    r"|(?:went|go|going)\s+to\s+(?:high\s+)?(?:school|prom|college)\s+with"
+    r"|my\s+(?:old\s+|former\s+)?(?:high\s+school\s+|hs\s+|college\s+)?(?:ex|crush|"
+    r"prom\s+date|classmate|teacher|coach|principal|softball\s+coach|landlord|boss)\b"
+    r"|ex['’]s\s+(?:new\s+)?\w+"
+    r"|you\s+know\s+who\s+you\s+are|guess\s+wh(?:o|ich)|small\s+(?:town|world)|"
+    r"won['’]?t\s+(?:say|name)\s+(?:names|who)|no\s+names|not\s+naming\s+names|"
+    r"everyone\s+knows\s+(?:who|your|her|his)|if\s+you\s+know\s+you\s+know|iykyk|"
+    r"not\s+(?:saying|gonna\s+say|going\s+to\s+say|naming)\s+(?:who|names)|"
+    r"a\s+certain\s+(?:someone|somebody|\w+)|"
+    r"(?:y['’]?all|you\s+all|u\s+all|everyone|we\s+all)\s+know\s+wh(?:o|at)"
+    # "the guy from the Shell station", "the lady who comes in every tuesday"
+    rf"|(?:{_PEOPLE}|{_ROLE}|(?-i:[A-Z][a-z]+))\s+(?:from|at)\s+(?:the\s+)?(?:[\w'’&-]+\s+){{0,2}}?"
+    r"(?:(?-i:[A-Z])\w*|co-?op|station|store|shop|plant|mill|bank|church|salon|diner|bar|pier|"
+    r"gym|pharmacy|clinic\s+next\s+door|next\s+door|drive\s+thru|market|farm|school)"
+    rf"|(?:{_PEOPLE})\s+who\s+(?:comes|came|got|brings|brought|always|lives|works|owns|runs|"
+    r"drives|sings|coaches|teaches|was\s+on|was\s+in\s+the\s+news)"
+    rf"|(?:a|an)\s+local\s+(?:\w+\s+)?(?:{_ROLE}|{_PEOPLE})|(?:police|fire)\s+chief"
+    # "the old guy in 14", "the twins in 4A and 4B": a bed by its number alone
+    rf"|(?:{_PEOPLE})\s+in\s+\d{{1,3}}[A-Z]?\b"
+    r"|name\s+(?:is\s+(?:literally\s+)?(?-i:[A-Z])\w*|on\s+the\s+(?:tube|band|label|chart|"
+    r"bottle|screen|board|film|sticker|wristband|bracelet))"
+    r")\b"
+)

@@ -23,6 +23,8 @@ from monitor.policy.base import Analysis
 from monitor.policy.features import NER_TYPES, FeatureExtractor
 from monitor.policy.learned import LearnedModel, shipped_model
 from monitor.policy.rules.common import (
+    RELATION,
+    SINGLED_OUT,
     PolicyRule,
     Span,
     addressee_spans,
@@ -91,13 +93,6 @@ _RELATIVE_DAY = re.compile(
     r"(?i)^(?:today|tonight|yesterday|tomorrow|this (?:morning|afternoon|evening|week)|"
     r"last (?:night|week)|earlier)$"
 )
-# "the mayor's daughter", "my neighbour's son": a relationship points at one person.
-_RELATION = re.compile(
-    r"(?i)\b(?:\w+'s|my|our|his|her|their|your)\s+(?:\w+\s+)?(?:son|daughter|wife|husband|"
-    r"mom|mother|dad|father|brother|sister|kid|baby|grand(?:ma|pa|mother|father|son|daughter)|"
-    r"uncle|aunt|cousin|nephew|niece|neighbou?r|boss|coworker|partner|girlfriend|boyfriend|"
-    r"fianc[eé]e?|in-laws?|twins?)\b"
-)
 
 
 class LearnedPrivacy(LearnedRule):
@@ -111,9 +106,13 @@ class LearnedPrivacy(LearnedRule):
     @staticmethod
     def identifiable(post: PostContext, analysis: Analysis) -> bool:
         """Whether anything could identify a patient once the allowlists are applied: an
-        identifier entity, or a person the post answers or addresses. POLICY.md: identifiers
-        are what make care information a patient's; the classifier reads words, not them."""
-        if is_reply(post) or addressee_spans(post.text) or _RELATION.search(post.text):
+        identifier entity, a person the post answers or addresses, or one singled out by role,
+        feature or a shared past. POLICY.md: identifiers are what make care information a
+        patient's; the classifier reads words, not them."""
+        text = post.text
+        if is_reply(post) or addressee_spans(text) or RELATION.search(text):
+            return True
+        if SINGLED_OUT.search(text):
             return True
         return any(
             e.type != "URL" and not (e.type == "DATE_TIME" and _RELATIVE_DAY.match(e.text.strip()))
