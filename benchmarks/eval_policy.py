@@ -32,12 +32,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
 
 from monitor.config import PolicySettings, load_config  # noqa: E402
 from monitor.domain import Author, Category, Channel, PostContext  # noqa: E402
@@ -201,21 +199,6 @@ def _score(flags: list[bool], labels: list[bool]) -> Score:
     return s
 
 
-def _vetoed(examples: list[Any], category: str) -> np.ndarray:
-    """Where the runtime vetoes the classifier (``advice.learned``: a mere redirect to care)."""
-    if category != Category.MEDICAL_ADVICE.value:
-        return np.zeros(len(examples), dtype=bool)
-    from monitor.policy.rules.advice import DOSE, REDIRECT, SKIP_CARE
-    from monitor.policy.rules.common import spans_of
-
-    return np.array(
-        [
-            bool(spans_of(REDIRECT, t) and not spans_of(DOSE, t) and not spans_of(SKIP_CARE, t))
-            for t in (ex.post.text for ex in examples)
-        ]
-    )
-
-
 def loco(
     holdout: Path = ROOT / "tests" / "data" / "policy_holdout.jsonl",
     chars: tuple[int, ...] | None = None,
@@ -252,7 +235,7 @@ def loco(
             mode, threshold = decisions[cat]
             labels = [cat in ex.labels for ex in test]
             rules = [ex.rule_says(cat) for ex in test]
-            clf = list((probs[:, j] >= threshold) & ~_vetoed(test, cat))
+            clf = list((probs[:, j] >= threshold) & ~T.runtime_veto(test, cat))
             both = {
                 "rules": rules,
                 "clf": clf,

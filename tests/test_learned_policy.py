@@ -23,7 +23,7 @@ from monitor.policy.learned import CategoryModel, LearnedModel, model_path, ship
 from monitor.policy.nlp import recase_capitals
 from monitor.policy.policy import Policy
 from monitor.policy.rules.learned import LEARNED_RULES, LearnedPrivacy
-from monitor.policy.train import Example, fit, grouped, matrix, train
+from monitor.policy.train import Example, fit, grouped, matrix, runtime_veto, train
 from tests.policy_cases import FRONT_DESK, NURSE, PRACTICE, categories, scan
 
 CATEGORIES = [c.value for c in Category]
@@ -71,6 +71,22 @@ def test_when_trained_twice_on_the_same_data_then_the_models_are_identical() -> 
         assert np.array_equal(a.weights, b.weights)
         assert (a.bias, a.threshold) == (b.bias, b.threshold)
     assert first.known_words == second.known_words
+
+
+def test_when_thresholds_chosen_then_the_runtime_vetoes_are_applied_first() -> None:
+    # Training picks thresholds on what the scanner reports: no identifiable patient, no
+    # privacy finding; a bare redirect to care, no advice finding.
+    settings = PolicySettings()
+    texts = [
+        "A patient came in today for her biopsy results",
+        "The mayor's daughter came in today for her biopsy results",
+        "@jen please go to the ER now",
+        "@jen take 800mg ibuprofen every 6 hours",
+    ]
+    exs = [Example(_post(t), set(), "a", settings, Analysis(), set()) for t in texts]
+    assert list(runtime_veto(exs, "patient_privacy")) == [True, False, False, False]
+    assert list(runtime_veto(exs, "medical_advice")) == [False, False, True, False]
+    assert not runtime_veto(exs, "harmful_content").any()
 
 
 def test_when_corpora_grouped_then_each_lands_in_one_fold_and_the_holdout_stays_alone() -> None:

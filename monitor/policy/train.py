@@ -269,6 +269,30 @@ MODES = ("or", "clf", "rules")
 NEVER_CLASSIFIER_ALONE = frozenset({Category.CONFIDENTIAL_INFO.value})
 
 
+def runtime_veto(examples: Sequence[Example], category: str) -> np.ndarray:
+    """Where the learned rule stays silent whatever its classifier says: ``privacy.learned``
+    with nobody identifiable, ``advice.learned`` on a mere redirect to care. Thresholds are
+    chosen, and accuracy measured, on what the scanner would actually report."""
+    if category == Category.PATIENT_PRIVACY.value:
+        from monitor.policy.rules.learned import LearnedPrivacy
+
+        return np.array(
+            [not LearnedPrivacy.identifiable(ex.post, ex.analysis) for ex in examples], dtype=bool
+        )
+    if category == Category.MEDICAL_ADVICE.value:
+        from monitor.policy.rules.advice import DOSE, REDIRECT, SKIP_CARE
+        from monitor.policy.rules.common import spans_of
+
+        return np.array(
+            [
+                bool(spans_of(REDIRECT, t) and not spans_of(DOSE, t) and not spans_of(SKIP_CARE, t))
+                for t in (ex.post.text for ex in examples)
+            ],
+            dtype=bool,
+        )
+    return np.zeros(len(examples), dtype=bool)
+
+
 def choose_decision(
     category: str, probs: np.ndarray, y: np.ndarray, rules: np.ndarray
 ) -> tuple[str, float]:
@@ -366,7 +390,8 @@ class CorpusFits:
         y, rules = label_matrix(exs), rule_matrix(exs)
         out = {}
         for j, c in enumerate(CATEGORIES):
-            out[c] = choose_decision(c, probs[:, j], y[:, j], rules[:, j])
+            said = np.where(runtime_veto(exs, c), 0.0, probs[:, j])
+            out[c] = choose_decision(c, said, y[:, j], rules[:, j])
         return out
 
 
