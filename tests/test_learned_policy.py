@@ -198,6 +198,17 @@ def test_when_patient_is_singled_out_without_an_identifier_then_learned_privacy_
     assert rule.check(_post(text), Analysis())
 
 
+def test_when_practice_sets_a_learned_threshold_then_the_rule_fires_at_it() -> None:
+    half = CategoryModel(np.zeros(1 << 4, dtype=np.float32), 0.0, 0.9)  # p = 0.5 everywhere
+    model = LearnedModel(4, [], {"patient_privacy": half}, {})
+    post = _post("The mayor's daughter came in today for her biopsy")
+    assert LearnedPrivacy(PolicySettings(), model=model).check(post, Analysis()) == []
+    recall_first = PolicySettings(learned_thresholds={"patient_privacy": 0.4})
+    assert LearnedPrivacy(recall_first, model=model).check(post, Analysis())
+    versions = {Policy.from_settings(s).version for s in (PolicySettings(), recall_first)}
+    assert len(versions) == 2
+
+
 @pytest.mark.parametrize(
     "text",
     [

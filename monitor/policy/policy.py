@@ -135,6 +135,7 @@ class Policy:
                 "allow_addresses": sorted(s.allow_addresses),
                 "allow_names": sorted(s.allow_names),
                 "confidential_terms": sorted(s.confidential_terms),
+                "learned_thresholds": dict(sorted(s.learned_thresholds.items())),
             },
         }
         blob = json.dumps(material, sort_keys=True, ensure_ascii=True).encode()

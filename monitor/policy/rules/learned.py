@@ -67,6 +67,15 @@ class LearnedRule(PolicyRule):
         return model.probability(indices, values)
 
     @property
+    def threshold(self) -> float:
+        """The probability at which it fires: ``[policy] learned_thresholds`` or the model's."""
+        for category, value in self.settings.learned_thresholds.items():
+            if category == self.category:
+                return value
+        model = self.model.categories.get(str(self.category))
+        return model.threshold if model is not None else 1.0
+
+    @property
     def mode(self) -> str:
         """How the model decides this category: "or", "clf" or "rules" (``LearnedModel.modes``)."""
         return self.model.modes.get(str(self.category), "or")
@@ -75,7 +84,7 @@ class LearnedRule(PolicyRule):
         model = self.model.categories.get(str(self.category))
         if model is None or self.mode == "rules":
             return []
-        if self.probability(post, analysis) < model.threshold:
+        if self.probability(post, analysis) < self.threshold:
             return []
         return [self.finding(self._spans(post, analysis))]
 
@@ -130,7 +139,7 @@ class LearnedPrivacy(LearnedRule):
         if self.identifiable(post, analysis):
             return False
         model = self.model.categories.get(str(self.category))
-        return model is not None and self.probability(post, analysis) >= model.threshold
+        return model is not None and self.probability(post, analysis) >= self.threshold
 
 
 class LearnedConfidential(LearnedRule):
