@@ -13,12 +13,14 @@ with the set of posts labeled. A post counts once per category however many find
     python benchmarks/eval_policy.py --loco --groups 0     # one fold per corpus (slow)
     python benchmarks/eval_policy.py --loco --char-ngrams '' --l2 1e-3   # other settings
 
-``--loco`` measures generalization across writers: every labeled corpus (held-out included) is
-left out in turn, the classifiers are trained on the others (thresholds and per-category modes
-chosen by leave-one-corpus-out within those, ``monitor/policy/train.py``) and the left-out
-corpus is scored three ways: hand rules alone, classifier alone, and combined (what the scanner
-does). The ``policy_holdout`` fold is the "trained on every other corpus, tested on the
-held-out" figure; the pooled table sums every fold's counts.
+``--loco`` measures generalization across writers: the labeled corpora (held-out included) are
+dealt into folds of writers (``--groups``, default the training's 8; 0: one per corpus), each
+fold is left out in turn, the classifiers are trained on the others (thresholds and per-category
+modes chosen by leave-one-fold-out within those, ``monitor/policy/train.py``) and the left-out
+fold is scored three ways: hand rules alone, classifier alone (after the learned rules'
+runtime vetoes), and combined (what the scanner does). ``policy_holdout`` is a fold of its own:
+the "trained on every other corpus, tested on the held-out" figure; the pooled table sums every
+fold's counts.
 
 Targets (issue 4): patient_privacy recall >= 0.95 with precision >= 0.85; every other category
 F1 >= 0.80. ``--errors`` prints post ids and texts: never use it on a held-out corpus.

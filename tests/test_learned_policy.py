@@ -23,7 +23,16 @@ from monitor.policy.learned import CategoryModel, LearnedModel, model_path, ship
 from monitor.policy.nlp import recase_capitals
 from monitor.policy.policy import Policy
 from monitor.policy.rules.learned import LEARNED_RULES, LearnedPrivacy
-from monitor.policy.train import Example, fit, grouped, matrix, runtime_veto, train
+from monitor.policy.train import (
+    THRESHOLDS,
+    Example,
+    choose_threshold,
+    fit,
+    grouped,
+    matrix,
+    runtime_veto,
+    train,
+)
 from tests.policy_cases import FRONT_DESK, NURSE, PRACTICE, categories, scan
 
 CATEGORIES = [c.value for c in Category]
@@ -87,6 +96,33 @@ def test_when_thresholds_chosen_then_the_runtime_vetoes_are_applied_first() -> N
     assert list(runtime_veto(exs, "patient_privacy")) == [True, False, False, False]
     assert list(runtime_veto(exs, "medical_advice")) == [False, False, True, False]
     assert not runtime_veto(exs, "harmful_content").any()
+
+
+def test_when_privacy_targets_unreachable_then_threshold_keeps_precision_and_maximizes_recall() -> (
+    None
+):
+    rng = np.random.default_rng(7)
+    y = (rng.random(400) < 0.3).astype(np.float64)
+    probs = np.clip(0.35 * y + rng.random(400) * 0.65, 0, 1)  # overlapping: no perfect cut
+    none = np.zeros(400, dtype=bool)
+
+    def precision_recall(t: float) -> tuple[float, float]:
+        pred = probs >= t
+        tp = float((pred & (y > 0)).sum())
+        return tp / max(1.0, float(pred.sum())), tp / float((y > 0).sum())
+
+    chosen = choose_threshold("patient_privacy", probs, y, none, mode="clf")
+    p, r = precision_recall(chosen)
+    assert r < 0.95 and p >= 0.85
+    assert all(precision_recall(t)[0] < 0.85 for t in THRESHOLDS if t < chosen)
+    # Other categories keep the best-F1 threshold.
+
+    def f1(t: float) -> float:
+        p, r = precision_recall(t)
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    other = choose_threshold("harmful_content", probs, y, none, mode="clf")
+    assert f1(other) == max(f1(t) for t in THRESHOLDS)
 
 
 def test_when_corpora_grouped_then_each_lands_in_one_fold_and_the_holdout_stays_alone() -> None:

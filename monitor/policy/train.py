@@ -6,10 +6,11 @@
 Reproducible: full-batch logistic regression (L2, Adam, fixed iteration count, zero start) in
 numpy, all five categories fitted together, no randomness, corpora read in the order given.
 Each labeled corpus (``*.jsonl`` with a sibling ``.toml`` holding its ``[policy]``) is one
-practice written by one writer. Per category, the decision threshold and the way the classifier
-joins the hand rules ("or", or "rules": classifier off) are chosen by leave-one-corpus-out
-predictions *within the training corpora*, never on a corpus being tested.
-``benchmarks/eval_policy.py --loco`` measures the whole procedure by leave-one-corpus-out.
+practice written by one writer; corpora are dealt into ``GROUPS`` folds of writers. Per
+category, the decision threshold and the way the classifier joins the hand rules ("or", "clf":
+classifier alone, "rules": classifier off) are chosen on leave-one-fold-out predictions *within
+the training corpora*, never on a corpus being tested, after the learned rules' runtime vetoes.
+``benchmarks/eval_policy.py --loco`` measures the whole procedure by leave-one-fold-out.
 
 The shipped model (``monitor/data/policy_model.npz``) is trained on every labeled corpus,
 including ``policy_holdout.jsonl``: the held-out figures in ``tests/data/README.md`` come from
@@ -240,13 +241,17 @@ def _prf(pred: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
 THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.025), 3)
 
 
-def _key(category: str, pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+def _key(category: str, pred: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     p, r, f = _prf(pred, y > 0)
-    # Privacy: meet both targets if some choice does, else (and elsewhere) best F1: a recall
-    # bought with a flood of false alarms is not what a reviewer can use.
     target = RECALL_FIRST.get(category)
-    met = target is not None and r >= target and p >= PRIVACY_PRECISION
-    return (float(met), f)
+    if target is None:
+        return (0.0, 0.0, f)  # best F1
+    # Privacy (issue 4: recall >= .95 with precision >= .85): both targets if some choice
+    # meets them; else the most recall that keeps precision >= .85 (a recall bought with a
+    # flood of false alarms is not what a reviewer can use); else best F1.
+    met = r >= target and p >= PRIVACY_PRECISION
+    precise = p >= PRIVACY_PRECISION
+    return (float(met), float(precise), f if met or not precise else r)
 
 
 def choose_threshold(
@@ -254,7 +259,7 @@ def choose_threshold(
 ) -> float:
     """The threshold that best meets the category's target, for "rules OR classifier" or,
     with ``mode="clf"``, for the classifier alone."""
-    best, best_key = 0.5, (-1.0, -1.0)
+    best, best_key = 0.5, (-1.0, -1.0, -1.0)
     for t in THRESHOLDS:
         pred = rules | (probs >= t) if mode == "or" else probs >= t
         key = _key(category, pred, y)
@@ -303,7 +308,7 @@ def choose_decision(
     to the earlier mode.
     """
     best: tuple[str, float] = ("or", 0.5)
-    best_key = (-1.0, -1.0)
+    best_key = (-1.0, -1.0, -1.0)
     for mode in MODES:
         if mode == "clf" and category in NEVER_CLASSIFIER_ALONE:
             continue
