@@ -206,6 +206,7 @@ def loco(
     chars: tuple[int, ...] | None = None,
     l2: float | None = None,
     groups: int = 0,
+    blend: float | None = None,
 ) -> str:
     """Leave-one-group-out over every labeled corpus (held-out included), as printable tables.
 
@@ -224,6 +225,7 @@ def loco(
         examples,
         chars=T.CHAR_NGRAMS if chars is None else chars,
         l2=T.L2 if l2 is None else l2,
+        blend=T.BLEND if blend is None else blend,
     )
     blocks = []
     pooled: dict[str, dict[str, tuple[list[bool], list[bool]]]] = {}
@@ -260,7 +262,9 @@ def loco(
         for mode in ("rules", "classifier", "combined")
     ]
     n = sum(len(v) for v in examples.values())
-    settings = f"char n-grams {list(fits.chars) or 'none'}, l2 {fits.l2:g}"
+    settings = (
+        f"char n-grams {list(fits.chars) or 'none'}, l2 {fits.l2:g}, embedding blend {fits.blend:g}"
+    )
     blocks.append(
         _table(
             f"leave-one-fold-out, pooled over {len(examples)} folds of {len(per_corpus)} corpora,"
@@ -302,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--l2", type=float, default=None, help="--loco: L2 strength")
     parser.add_argument(
+        "--blend", type=float, default=None, help="--loco: embedding head's weight (0: off)"
+    )
+    parser.add_argument(
         "--groups",
         type=int,
         default=None,
@@ -315,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         from monitor.policy.train import GROUPS
 
         groups = GROUPS if args.groups is None else args.groups
-        print(loco(chars=chars, l2=args.l2, groups=groups))
+        print(loco(chars=chars, l2=args.l2, groups=groups, blend=args.blend))
         return 0
     report = evaluate(args.corpus, args.config, ner=not args.no_ner, hand_only=args.hand_only)
     print(f"corpus: {args.corpus}")

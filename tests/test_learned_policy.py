@@ -18,16 +18,20 @@ from monitor.config import PolicySettings
 from monitor.domain import Author, Category, Channel, PostContext
 from monitor.policy import policy as policy_module
 from monitor.policy.base import Analysis, Entity
+from monitor.policy.embedding import DIM
 from monitor.policy.features import FeatureExtractor
 from monitor.policy.learned import CategoryModel, LearnedModel, model_path, shipped_model
 from monitor.policy.nlp import recase_capitals
 from monitor.policy.policy import Policy
 from monitor.policy.rules.learned import LEARNED_RULES, LearnedPrivacy
 from monitor.policy.train import (
+    BLEND,
     THRESHOLDS,
     Example,
     choose_threshold,
+    embeddings,
     fit,
+    fit_head,
     grouped,
     matrix,
     runtime_veto,
@@ -79,7 +83,59 @@ def test_when_trained_twice_on_the_same_data_then_the_models_are_identical() -> 
         a, b = first.categories[cat], second.categories[cat]
         assert np.array_equal(a.weights, b.weights)
         assert (a.bias, a.threshold) == (b.bias, b.threshold)
+        assert a.dense is not None and b.dense is not None
+        assert np.array_equal(a.dense, b.dense) and a.dense_bias == b.dense_bias
     assert first.known_words == second.known_words
+
+
+def test_when_model_saved_and_loaded_then_the_embedding_head_and_blend_survive(
+    tmp_path: Path,
+) -> None:
+    model = train(_examples())
+    path = tmp_path / "m.npz"
+    model.save(path)
+    loaded = LearnedModel.load(path)
+    assert loaded.embeds and loaded.meta["blend"] == BLEND
+    post = _post("you useless idiot, everyone hates you")
+    extractor = loaded.extractor(PolicySettings())
+    hits: set[str] = set()
+    assert loaded.probabilities(extractor, post, Analysis(), hits) == pytest.approx(
+        model.probabilities(model.extractor(PolicySettings()), post, Analysis(), hits)
+    )
+    harmful = loaded.categories["harmful_content"]
+    assert harmful.dense is not None and harmful.blend == BLEND
+    assert loaded.head is not None and model.head is not None
+    assert np.array_equal(loaded.head.weights, model.head.weights)
+
+
+def test_when_blended_then_the_embedding_head_moves_the_probability_by_its_weight() -> None:
+    dense = np.zeros(DIM, dtype=np.float32)
+    dense[0] = 4.0
+    m = CategoryModel(np.zeros(16, dtype=np.float32), 1.0, 0.5, dense, -1.0, 0.25)
+    vector = np.zeros(DIM, dtype=np.float32)
+    vector[0] = 1.0  # dense log-odds 4 - 1 = 3; hashed log-odds 1
+    z = 0.75 * 1.0 + 0.25 * 3.0
+    assert m.probability([], [], vector) == pytest.approx(1 / (1 + np.exp(-z)))
+    with pytest.raises(ValueError, match="embedding"):
+        m.probability([], [])
+    # Without a head (older model files) the hashed model decides alone.
+    plain = CategoryModel(np.zeros(16, dtype=np.float32), 1.0, 0.5)
+    assert plain.probability([], []) == pytest.approx(1 / (1 + np.exp(-1.0)))
+
+
+def test_when_trained_then_the_embedding_head_generalizes_to_unseen_words() -> None:
+    """The head reads meaning, not the training words: an insult sharing no word with the
+    training posts still scores above small talk."""
+    examples = _examples()
+    y = np.array([[float("harmful_content" in e.labels)] for e in examples])
+    w1, b1, w2, b2 = fit_head(embeddings(examples), y)
+    assert fit_head(embeddings(examples), y)[0].tobytes() == w1.tobytes()  # deterministic
+    probe = [
+        Example(_post(t), set(), "c", PolicySettings(), Analysis(ner_ran=False), set())
+        for t in ("what a moronic clown, she disgusts me", "sunny morning, coffee on the porch")
+    ]
+    z = np.maximum(embeddings(probe) @ w1 + b1, 0.0) @ w2[:, 0] + b2[0]
+    assert z[0] > z[1]
 
 
 def test_when_thresholds_chosen_then_the_runtime_vetoes_are_applied_first() -> None:
@@ -91,10 +147,11 @@ def test_when_thresholds_chosen_then_the_runtime_vetoes_are_applied_first() -> N
         "The mayor's daughter came in today for her biopsy results",
         "@jen please go to the ER now",
         "@jen take 800mg ibuprofen every 6 hours",
+        "Grey's Anatomy season 3: the mayor's daughter came in for her biopsy results",
     ]
     exs = [Example(_post(t), set(), "a", settings, Analysis(), set()) for t in texts]
-    assert list(runtime_veto(exs, "patient_privacy")) == [True, False, False, False]
-    assert list(runtime_veto(exs, "medical_advice")) == [False, False, True, False]
+    assert list(runtime_veto(exs, "patient_privacy")) == [True, False, False, False, True]
+    assert list(runtime_veto(exs, "medical_advice")) == [False, False, True, False, False]
     assert not runtime_veto(exs, "harmful_content").any()
 
 
@@ -207,6 +264,9 @@ def test_when_no_identifier_remains_then_learned_privacy_stays_silent() -> None:
     # POLICY.md: a patient with no identifier, or only allowlisted ones, is not identifiable.
     assert rule.check(_post("A patient came in today for her biopsy results"), Analysis()) == []
     assert rule.check(_post("The mayor's daughter came in today"), Analysis())
+    # Fiction named outright: the patient in the story is nobody's PHI.
+    story = _post("The Pitt ep 5, the mayor's daughter came in... I'm not crying you're crying")
+    assert rule.check(story, Analysis()) == []
 
 
 @pytest.mark.parametrize(

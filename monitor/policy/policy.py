@@ -16,6 +16,7 @@ from typing import ClassVar
 from monitor.config import ConfigError, PolicySettings
 from monitor.domain import Category, Finding, PostContext, Severity
 from monitor.policy.base import Analysis, Rule
+from monitor.policy.embedding import VERSION as EMBEDDING_VERSION
 from monitor.policy.learned import fingerprint as learned_fingerprint
 from monitor.policy.rules.common import PolicyRule
 from monitor.policy.rules.learned import RULE_HITS, RULE_SPANS
@@ -125,7 +126,7 @@ class Policy:
         material = {
             "ruleset": RULESET_VERSION,
             "vocabulary": [VOCAB_VERSION, data_fingerprint()],
-            "model": learned_fingerprint() if self._learned else None,
+            "model": [learned_fingerprint(), EMBEDDING_VERSION] if self._learned else None,
             "rules": [[r.id, str(r.severity)] for r in self.rules],
             "settings": {
                 "practice_name": s.practice_name,

@@ -75,6 +75,20 @@ def cue(*phrases: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w@#])(?:{body})(?![\w])", re.IGNORECASE)
 
 
+# Television and fiction named outright: the patient in the story is nobody's PHI. ("novel",
+# "movie" and "the show" also occur in posts about real patients: the hand rule alone reads them.)
+FICTION = cue(
+    "ep(?:isode)? ?\\d+",
+    "season \\d+",
+    "tv show",
+    "on tv",
+    "grey'?s anatomy",
+    "the pitt",
+    "the good doctor",
+    "\\bshe'?s fictional",
+)
+
+
 def spans_of(pattern: re.Pattern[str], text: str) -> list[Span]:
     return [(m.start(), m.end()) for m in pattern.finditer(text)]
 

@@ -23,6 +23,7 @@ from monitor.policy.base import Analysis
 from monitor.policy.features import NER_TYPES, FeatureExtractor
 from monitor.policy.learned import LearnedModel, shipped_model
 from monitor.policy.rules.common import (
+    FICTION,
     RELATION,
     SINGLED_OUT,
     PolicyRule,
@@ -60,11 +61,12 @@ class LearnedRule(PolicyRule):
         key = (_VECTOR, id(self.model), frozenset(hits))
         cached = analysis.extras.get(_VECTOR)
         if isinstance(cached, tuple) and cached[0] == key:
-            indices, values = cached[1]
+            indices, values, embedded = cached[1]
         else:
             indices, values = self._extractor.vector(post, analysis, hits)
-            analysis.extras[_VECTOR] = (key, (indices, values))
-        return model.probability(indices, values)
+            embedded = self.model.post_vector(post.text)
+            analysis.extras[_VECTOR] = (key, (indices, values, embedded))
+        return model.probability(indices, values, embedded)
 
     @property
     def threshold(self) -> float:
@@ -129,14 +131,19 @@ class LearnedPrivacy(LearnedRule):
         )
 
     def check(self, post: PostContext, analysis: Analysis) -> list[Finding]:
-        if not self.identifiable(post, analysis):
+        if self.speaks_of_fiction(post) or not self.identifiable(post, analysis):
             return []
         return super().check(post, analysis)
+
+    @staticmethod
+    def speaks_of_fiction(post: PostContext) -> bool:
+        """A show, an episode, a novel: whoever it describes is not a patient (POLICY.md)."""
+        return bool(FICTION.search(post.text))
 
     def needs_ner(self, post: PostContext, analysis: Analysis) -> bool:
         # NER only adds names and places: it matters only while no identifier opens the gate
         # and the classifier would fire.
-        if self.identifiable(post, analysis):
+        if self.speaks_of_fiction(post) or self.identifiable(post, analysis):
             return False
         model = self.model.categories.get(str(self.category))
         return model is not None and self.probability(post, analysis) >= self.threshold

@@ -22,6 +22,7 @@ from monitor.domain import Category, Finding, PostContext, Severity
 from monitor.policy.base import Analysis, Entity
 from monitor.policy.rules.advice import REDIRECT
 from monitor.policy.rules.common import (
+    FICTION,
     FIRST_PERSON,
     SECOND_PERSON,
     PolicyRule,
@@ -55,8 +56,12 @@ NER_PERSONAL = frozenset({"PERSON", "LOCATION", "DATE_TIME"})
 _WEAK_CARE = frozenset(
     {"patients", "pts", "clinic", "visit", "visits", "exam", "cast", "physical", "hospital"}
 )
-# Teaching cases, quizzes and fiction describe no real patient.
-_NOT_REAL = cue(
+# Teaching cases, quizzes and stories describe no real patient (the learned rule may still
+# judge one that carries identifiers); fiction named outright never does (rules/common.py).
+_TEACHING = cue(
+    "the show",
+    "movie",
+    "novel",
     "board question",
     "quiz",
     "pop quiz",
@@ -67,18 +72,13 @@ _NOT_REAL = cue(
     "scenario",
     "next step\\?",
     "what'?s (?:the|your) (?:dx|diagnosis)",
-    "ep(?:isode)? ?\\d+",
-    "season \\d+",
-    "tv show",
-    "on tv",
-    "the show",
-    "movie",
-    "novel",
-    "grey'?s anatomy",
-    "the pitt",
-    "the good doctor",
-    "\\bshe'?s fictional",
 )
+
+
+def _not_real(text: str) -> bool:
+    return bool(_TEACHING.search(text) or FICTION.search(text))
+
+
 # A third party known through someone ("the mayor's daughter", "your boss Mike").
 _THIRD_PARTY = re.compile(
     r"(?i)(?-i:\bthe [A-Z][a-z]+s\b)|"
@@ -468,7 +468,7 @@ class IdentifierWithCareContext(PolicyRule):
     # -- interface ------------------------------------------------------------------------
 
     def check(self, post: PostContext, analysis: Analysis) -> list[Finding]:
-        if _NOT_REAL.search(post.text):
+        if _not_real(post.text):
             return []
         care = self._care(post.text)
         spans = self._cheap(post, analysis, care)
@@ -478,7 +478,7 @@ class IdentifierWithCareContext(PolicyRule):
         return [self.finding(spans)] if spans else []
 
     def needs_ner(self, post: PostContext, analysis: Analysis) -> bool:
-        if _NOT_REAL.search(post.text):
+        if _not_real(post.text):
             return False
         care = self._care(post.text)
         if not care or not self._could_name_a_patient(post):
