@@ -171,11 +171,12 @@ class PostEmbedding:
         if not weights.exists():
             raise EmbeddingUnavailable(f"{weights}: no model weights")
         if verify:
-            digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+            with weights.open("rb") as f:
+                digest = hashlib.file_digest(f, "sha256").hexdigest()
             if digest != EXPECTED_SHA256:
                 raise EmbeddingUnavailable(f"{weights}: unexpected SHA-256 {digest[:16]}...")
         self.tokenizer = WordPiece.from_file(folder / "vocab.txt")
-        table = read_tensor(weights, TENSOR).astype(np.float32)
+        table = read_tensor(weights, TENSOR)
         self.table = table - table.mean(axis=0)
         self.weights = np.log1p(np.arange(len(table), dtype=np.float32))
 
