@@ -93,6 +93,22 @@ def test_when_workers_split_the_batch_then_findings_are_identical_and_in_order(
     assert parallel.ner_posts == sum(1 for p in posts if _CARE.search(p.text))
 
 
+@pytest.mark.slow
+def test_when_learned_rules_scan_in_workers_then_the_embedding_is_loaded_before_forking(
+    analyzer: PostAnalyzer,
+) -> None:
+    """Workers share the parent's post embedding (47 MB) instead of each reading it again."""
+    from monitor.policy import embedding
+    from monitor.policy.policy import Policy
+
+    posts = [PostContext(id=str(i), text=POSTS[i % len(POSTS)].text) for i in range(12)]
+    policy = Policy.from_settings(PolicySettings())
+    embedding.shipped_embedding.cache_clear()
+    parallel = Scanner(policy, analyzer, workers=2, min_parallel=1).scan_many(posts)
+    assert embedding.shipped_embedding.cache_info().currsize == 1
+    assert parallel == Scanner(policy, analyzer).scan_many(posts)
+
+
 @dataclass
 class InsultPolicy:
     """Flags "idiot" without needing NER: names in its excerpt must still be masked."""

@@ -134,6 +134,17 @@ class Scanner:
             for f in findings
         ]
 
+    def _load_embedding(self) -> None:
+        """Load the post embedding once, before forking, if a learned rule reads it."""
+        from monitor.policy.rules.learned import LearnedRule
+
+        for rule in getattr(self.policy, "rules", ()):
+            if isinstance(rule, LearnedRule) and rule.model.embeds:
+                from monitor.policy.embedding import shipped_embedding
+
+                shipped_embedding()
+                return
+
     def _scan_parallel(self, posts: Sequence[PostContext]) -> list[list[Finding]]:
         # Load the engines before forking so that workers share them instead of each loading.
         self.analyzer.patterns(posts[:1])
@@ -141,6 +152,7 @@ class Scanner:
             from monitor.policy.nlp import ner_engine
 
             ner_engine(self.analyzer.settings.spacy_model)
+        self._load_embedding()
         size = -(-len(posts) // (self.workers * 2))
         chunks = [list(posts[i : i + size]) for i in range(0, len(posts), size)]
         method = "fork" if "fork" in get_all_start_methods() else "spawn"
