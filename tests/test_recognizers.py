@@ -39,6 +39,7 @@ def _found(text: str, entity: str) -> list[str]:
         ("RELATIONSHIP", "the lady in bed 4 keeps ringing", ["the lady in bed 4"]),
         ("RELATIONSHIP", "a friend of mine finally got tested", ["a friend of mine"]),
         ("CHART_PHOTO", "snapped a pic of his chart lol", ["pic of his chart"]),
+        ("CHART_PHOTO", "pic of today's whiteboard, names and all", ["pic of today's whiteboard"]),
         ("CHART_PHOTO", "EHR screenshot attached", ["EHR screenshot"]),
         ("CHART_PHOTO", "wild night [photo: census board]", ["[photo: census board]"]),
         ("ROOM_NUMBER", "the genius in exam 5 wants antibiotics", ["in exam 5"]),

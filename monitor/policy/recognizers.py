@@ -366,8 +366,8 @@ class ChartPhotoRecognizer(PatternRecognizer):
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern(
             "photo of the chart",
-            rf"\b{_PHOTO}\s+(?:\w+\s+){{0,3}}?(?:of|from|showing|with)\s+(?:\w+\s+){{0,3}}?"
-            rf"{_CHART_THING}\b",
+            rf"\b{_PHOTO}\s+(?:[\w'’]+\s+){{0,3}}?(?:of|from|showing|with)\s+"
+            rf"(?:[\w'’]+\s+){{0,3}}?{_CHART_THING}\b",
             0.8,
         ),
         Pattern("EHR screenshot", rf"\b{_CHART_THING}\s+{_PHOTO}\b", 0.8),
@@ -380,7 +380,7 @@ class ChartPhotoRecognizer(PatternRecognizer):
         Pattern(
             "snapped the chart",
             rf"\b(?:snapped|took|posting|posted|sharing|shared|attached|attaching|uploaded)\s+"
-            rf"(?:a\s+)?(?:{_PHOTO}\s+of\s+)?(?:the|his|her|their|this|that|a)\s+(?:\w+\s+)?"
+            rf"(?:a\s+)?(?:{_PHOTO}\s+of\s+)?(?:the|his|her|their|this|that|a)\s+(?:[\w'’]+\s+)?"
             rf"{_CHART_THING}\b",
             0.6,
         ),
