@@ -69,8 +69,9 @@ class EmbeddingHead:
     weights: np.ndarray  # embedding dims x hidden units
     bias: np.ndarray
 
-    def hidden(self, vector: np.ndarray) -> np.ndarray:
-        return np.maximum(vector @ self.weights + self.bias, 0.0)
+    def hidden(self, vectors: np.ndarray) -> np.ndarray:
+        """ReLU activations of one vector, or of each row of a matrix."""
+        return np.maximum(vectors @ self.weights + self.bias, 0.0)
 
 
 class LearnedModel:

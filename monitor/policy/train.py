@@ -419,7 +419,7 @@ class Fitted:
     words: list[str]
     weights: np.ndarray  # columns x categories
     biases: np.ndarray  # categories
-    head: tuple[np.ndarray, np.ndarray] | None  # hidden layer: weights (dims x hidden), biases
+    head: EmbeddingHead | None  # the hidden layer over the post embedding
     dense: np.ndarray  # hidden x categories
     dense_biases: np.ndarray  # categories
     blend: float = BLEND
@@ -431,7 +431,7 @@ class Fitted:
         z = np.add.reduceat(self.weights[x.indices] * x.data[:, None], x.indptr[:-1], axis=0)
         z = z + self.biases
         if self.blend and self.head is not None:
-            hidden = np.maximum(embeddings(examples) @ self.head[0] + self.head[1], 0.0)
+            hidden = self.head.hidden(embeddings(examples))
             z = (1 - self.blend) * z + self.blend * (hidden @ self.dense + self.dense_biases)
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
@@ -463,7 +463,7 @@ class CorpusFits:
             w, b = fit_all(matrix(train, words, self.bits, self.chars), y, self.l2)
             if self.blend:
                 w1, b1, w2, b2 = fit_head(embeddings(train), y)
-                fitted = Fitted(words, w, b, (w1, b1), w2, b2, self.blend)
+                fitted = Fitted(words, w, b, EmbeddingHead(w1, b1), w2, b2, self.blend)
             else:
                 none = np.zeros((0, len(CATEGORIES)))
                 fitted = Fitted(words, w, b, None, none, np.zeros(len(CATEGORIES)), 0.0)
@@ -562,7 +562,9 @@ def train(
     }
     head = None
     if final.head is not None:
-        head = EmbeddingHead(final.head[0].astype(np.float32), final.head[1].astype(np.float32))
+        head = EmbeddingHead(
+            final.head.weights.astype(np.float32), final.head.bias.astype(np.float32)
+        )
     return LearnedModel(bits, final.words, categories, meta, head)
 
 

@@ -137,7 +137,7 @@ class LearnedPrivacy(LearnedRule):
 
     @staticmethod
     def speaks_of_fiction(post: PostContext) -> bool:
-        """A show, an episode, a novel: whoever it describes is not a patient (POLICY.md)."""
+        """A show or an episode named outright: whoever it describes is not a patient."""
         return bool(FICTION.search(post.text))
 
     def needs_ner(self, post: PostContext, analysis: Analysis) -> bool:
