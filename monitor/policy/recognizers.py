@@ -106,7 +106,24 @@ _NUMBER_WORD = _alt(_NUMBER_WORDS)
 _LABEL_TAIL = r"(?:\s*(?:#|no\.?|num(?:ber)?\.?|id|ID)\s*[:#]?\s*|\s*[:#]\s*|\s+)"
 
 
-class MedicalRecordNumberRecognizer(PatternRecognizer):
+class DeclaredRecognizer(PatternRecognizer):
+    """A pattern recognizer declared by class attributes: the entity it finds, its patterns
+    and, optionally, the context words that raise its score."""
+
+    ENTITY: ClassVar[str]
+    PATTERNS: ClassVar[list[Pattern]]
+    CONTEXT: ClassVar[list[str]] = []
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity=self.ENTITY,
+            patterns=self.PATTERNS,
+            context=self.CONTEXT,
+            name=type(self).__name__,
+        )
+
+
+class MedicalRecordNumberRecognizer(DeclaredRecognizer):
     """Medical record, chart and patient numbers: presidio reads them as dates or nothing."""
 
     PATTERNS: ClassVar[list[Pattern]] = [
@@ -121,13 +138,7 @@ class MedicalRecordNumberRecognizer(PatternRecognizer):
     ]
     CONTEXT: ClassVar[list[str]] = ["mrn", "record", "chart", "patient", "ehr", "emr"]
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity=MEDICAL_RECORD_NUMBER,
-            patterns=self.PATTERNS,
-            context=self.CONTEXT,
-            name=type(self).__name__,
-        )
+    ENTITY: ClassVar[str] = MEDICAL_RECORD_NUMBER
 
     def invalidate_result(self, pattern_text: str) -> bool | None:
         # "patient 2024" is a year, and a label followed by a phone-like run is not a record.
@@ -135,7 +146,7 @@ class MedicalRecordNumberRecognizer(PatternRecognizer):
         return len(digits) < 4 or (len(digits) == 4 and digits.startswith(("19", "20")))
 
 
-class MemberIdRecognizer(PatternRecognizer):
+class MemberIdRecognizer(DeclaredRecognizer):
     """Health plan member, subscriber, policy and group ids, anchored on their label."""
 
     PATTERNS: ClassVar[list[Pattern]] = [
@@ -151,20 +162,14 @@ class MemberIdRecognizer(PatternRecognizer):
     ]
     CONTEXT: ClassVar[list[str]] = ["member", "subscriber", "insurance", "policy", "plan"]
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity=MEMBER_ID,
-            patterns=self.PATTERNS,
-            context=self.CONTEXT,
-            name=type(self).__name__,
-        )
+    ENTITY: ClassVar[str] = MEMBER_ID
 
     def invalidate_result(self, pattern_text: str) -> bool | None:
         digits = re.sub(r"\D", "", pattern_text)
         return len(digits) < 3
 
 
-class AccountNumberRecognizer(PatternRecognizer):
+class AccountNumberRecognizer(DeclaredRecognizer):
     """Billing account, invoice and statement numbers, anchored on their label."""
 
     PATTERNS: ClassVar[list[Pattern]] = [
@@ -183,20 +188,14 @@ class AccountNumberRecognizer(PatternRecognizer):
     ]
     CONTEXT: ClassVar[list[str]] = ["account", "acct", "billing", "invoice"]
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity=ACCOUNT_NUMBER,
-            patterns=self.PATTERNS,
-            context=self.CONTEXT,
-            name=type(self).__name__,
-        )
+    ENTITY: ClassVar[str] = ACCOUNT_NUMBER
 
 
 _ROOM_WORD = r"(?:room|rm\.?|bed|bay|cubicle|cube|stall|pod|ward|exam|trauma|resus)"
 _ROOM_NUMBER = rf"(?:#?\s*\d{{1,4}}[A-Z]?\b(?:-\d{{1,2}}\b)?|{_NUMBER_WORD}\b)"
 
 
-class RoomNumberRecognizer(PatternRecognizer):
+class RoomNumberRecognizer(DeclaredRecognizer):
     """Room, bed, bay and cubicle numbers: where a patient lies identifies them on a ward."""
 
     PATTERNS: ClassVar[list[Pattern]] = [
@@ -215,13 +214,7 @@ class RoomNumberRecognizer(PatternRecognizer):
     ]
     CONTEXT: ClassVar[list[str]] = ["patient", "pt", "in", "admitted", "discharged"]
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity=ROOM_NUMBER,
-            patterns=self.PATTERNS,
-            context=self.CONTEXT,
-            name=type(self).__name__,
-        )
+    ENTITY: ClassVar[str] = ROOM_NUMBER
 
     def invalidate_result(self, pattern_text: str) -> bool | None:
         # "exam 2" (a test), "pod 3" alone are weak; keep them only with a room word or when
@@ -234,7 +227,7 @@ class RoomNumberRecognizer(PatternRecognizer):
 _AGE_UNIT = r"(?:years?|yrs?|months?|mos?|weeks?|wks?|days?)"
 
 
-class AgeRecognizer(PatternRecognizer):
+class AgeRecognizer(DeclaredRecognizer):
     """A person's age in its usual clinical and colloquial forms."""
 
     PATTERNS: ClassVar[list[Pattern]] = [
@@ -261,13 +254,7 @@ class AgeRecognizer(PatternRecognizer):
     ]
     CONTEXT: ClassVar[list[str]] = ["old", "age", "aged", "patient", "pt"]
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity=AGE,
-            patterns=self.PATTERNS,
-            context=self.CONTEXT,
-            name=type(self).__name__,
-        )
+    ENTITY: ClassVar[str] = AGE
 
     def invalidate_result(self, pattern_text: str) -> bool | None:
         number = re.search(r"\d+", pattern_text)
@@ -295,7 +282,7 @@ _PERSON_NOUN = _words(
 _ANYONE = _alt(_KIN + _ACQUAINTANCE)
 
 
-class RelationshipRecognizer(PatternRecognizer):
+class RelationshipRecognizer(DeclaredRecognizer):
     """People identified through someone the reader may know, or through where they lie."""
 
     PATTERNS: ClassVar[list[Pattern]] = [
@@ -338,12 +325,7 @@ class RelationshipRecognizer(PatternRecognizer):
         ),
     ]
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity=RELATIONSHIP,
-            patterns=self.PATTERNS,
-            name=type(self).__name__,
-        )
+    ENTITY: ClassVar[str] = RELATIONSHIP
 
 
 _PHOTO = (
@@ -360,7 +342,7 @@ _CHART_THING = (
 )
 
 
-class ChartPhotoRecognizer(PatternRecognizer):
+class ChartPhotoRecognizer(DeclaredRecognizer):
     """A described photo or screenshot of a chart, a screen, a record, a scan or a wound."""
 
     PATTERNS: ClassVar[list[Pattern]] = [
@@ -389,12 +371,7 @@ class ChartPhotoRecognizer(PatternRecognizer):
         rf"\b{_CHART_THING}\b", re.IGNORECASE
     )
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity=CHART_PHOTO,
-            patterns=self.PATTERNS,
-            name=type(self).__name__,
-        )
+    ENTITY: ClassVar[str] = CHART_PHOTO
 
     def invalidate_result(self, pattern_text: str) -> bool | None:
         # Bracketed alt text ("[photo: sunset at the lake]") only counts if it shows a chart.
@@ -403,7 +380,7 @@ class ChartPhotoRecognizer(PatternRecognizer):
         return None
 
 
-class EmailShapeRecognizer(PatternRecognizer):
+class EmailShapeRecognizer(DeclaredRecognizer):
     """E-mail addresses by shape alone.
 
     presidio's e-mail recognizer drops an address whose top-level domain is not a public
@@ -418,15 +395,10 @@ class EmailShapeRecognizer(PatternRecognizer):
         ),
     ]
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity="EMAIL_ADDRESS",
-            patterns=self.PATTERNS,
-            name=type(self).__name__,
-        )
+    ENTITY: ClassVar[str] = "EMAIL_ADDRESS"
 
 
-class DateOfBirthRecognizer(PatternRecognizer):
+class DateOfBirthRecognizer(DeclaredRecognizer):
     """A birth date written short ("DOB 01/14", "born 11/3"): presidio wants a year."""
 
     PATTERNS: ClassVar[list[Pattern]] = [
@@ -438,15 +410,10 @@ class DateOfBirthRecognizer(PatternRecognizer):
         ),
     ]
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity="DATE_TIME",
-            patterns=self.PATTERNS,
-            name=type(self).__name__,
-        )
+    ENTITY: ClassVar[str] = "DATE_TIME"
 
 
-class NanpPhoneRecognizer(PatternRecognizer):
+class NanpPhoneRecognizer(DeclaredRecognizer):
     """North American phone numbers by shape alone.
 
     presidio's phone recognizer validates numbers with ``phonenumbers``, which rejects the 555
@@ -463,13 +430,7 @@ class NanpPhoneRecognizer(PatternRecognizer):
     ]
     CONTEXT: ClassVar[list[str]] = ["phone", "cell", "call", "text", "number", "mobile"]
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity="PHONE_NUMBER",
-            patterns=self.PATTERNS,
-            context=self.CONTEXT,
-            name=type(self).__name__,
-        )
+    ENTITY: ClassVar[str] = "PHONE_NUMBER"
 
 
 _STREET_TYPE = _alt(
@@ -480,7 +441,7 @@ _STREET_TYPE = _alt(
 )
 
 
-class StreetAddressRecognizer(PatternRecognizer):
+class StreetAddressRecognizer(DeclaredRecognizer):
     """A house number and a named street: a patient's home, a home visit, a delivery."""
 
     PATTERNS: ClassVar[list[Pattern]] = [
@@ -494,13 +455,7 @@ class StreetAddressRecognizer(PatternRecognizer):
     ]
     CONTEXT: ClassVar[list[str]] = ["lives", "address", "house", "home", "at", "on"]
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity=STREET_ADDRESS,
-            patterns=self.PATTERNS,
-            context=self.CONTEXT,
-            name=type(self).__name__,
-        )
+    ENTITY: ClassVar[str] = STREET_ADDRESS
 
 
 _FAMILY_NOUN = _alt(
@@ -508,7 +463,7 @@ _FAMILY_NOUN = _alt(
 )
 
 
-class NameReferenceRecognizer(PatternRecognizer):
+class NameReferenceRecognizer(DeclaredRecognizer):
     """People named by a title or a family ("Mrs. Alvarez", "Ms. R", "the Sanchez kid").
 
     Reported as ``PERSON``, like the NER's names, so allowlists and masking treat them alike.
@@ -542,12 +497,7 @@ class NameReferenceRecognizer(PatternRecognizer):
 
     _LABEL: ClassVar[re.Pattern[str]] = re.compile(r"([A-Z]{4,})(?:-[A-Z]+)?,")
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity="PERSON",
-            patterns=self.PATTERNS,
-            name=type(self).__name__,
-        )
+    ENTITY: ClassVar[str] = "PERSON"
 
     def invalidate_result(self, pattern_text: str) -> bool | None:
         # "LAST, FIRST" only where LAST is a surname: not a shouted "PLEASE, STOP".
