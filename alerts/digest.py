@@ -117,6 +117,8 @@ class DigestInput:
     trend_points: Sequence[tuple[datetime, str]] = ()
     trend_days: int = 14
     include_full_text: bool = False
+    # The most findings one email lists (new first, worst severity first); None: no limit.
+    max_items: int | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,6 +166,7 @@ class Section:
     title: str
     count: int
     groups: list[SeverityGroup]
+    omitted: int = 0  # findings of the section the email does not list (``max_items``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +228,17 @@ class DigestView:
     is_empty: bool
     include_full_text: bool
     all_finding_ids: list[int] = field(default_factory=list)
+
+    @property
+    def listed_ids(self) -> set[int]:
+        """The findings the email shows (all of them unless ``max_items`` left some out)."""
+        return {
+            item.finding_id
+            for section in self.sections
+            for group in section.groups
+            for staff in group.staff
+            for item in staff.items
+        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -383,9 +397,24 @@ def _health(sources: Sequence[SourceRow], zone: ZoneInfo) -> tuple[list[HealthRo
     return attention, checked, not_checked
 
 
+def listed_first(rows: Sequence[FindingRow], limit: int | None) -> list[FindingRow]:
+    """The ``limit`` rows an email lists: worst severity first, then oldest."""
+    if limit is None or len(rows) <= limit:
+        return list(rows)
+    ranked = sorted(rows, key=lambda r: (_severity_key(r.severity), r.created_at, r.finding_id))
+    return ranked[: max(0, limit)]
+
+
 def build_view(data: DigestInput) -> DigestView:
-    """Decide the digest's whole content from plain rows (pure: no I/O, no clock)."""
+    """Decide the digest's whole content from plain rows (pure: no I/O, no clock).
+
+    A backlog (a first scan of a year of posts) must not become an email no server accepts:
+    past ``max_items`` the lowest-severity, newest findings are counted but not listed.
+    """
     zone = ZoneInfo(data.timezone)
+    new_listed = listed_first(data.new, data.max_items)
+    room = None if data.max_items is None else data.max_items - len(new_listed)
+    open_listed = listed_first(data.still_open, room)
     new_sev = Counter(r.severity for r in data.new)
     open_sev = Counter(r.severity for r in data.still_open)
     new_cat = Counter(r.category for r in data.new)
@@ -395,7 +424,8 @@ def build_view(data: DigestInput) -> DigestView:
             key="new",
             title="New findings" if data.kind == "daily" else "Critical findings",
             count=len(data.new),
-            groups=group_items(data.new, zone, data.include_full_text),
+            groups=group_items(new_listed, zone, data.include_full_text),
+            omitted=len(data.new) - len(new_listed),
         )
     ]
     if data.kind == "daily":
@@ -404,7 +434,8 @@ def build_view(data: DigestInput) -> DigestView:
                 key="open",
                 title="Still open from earlier digests",
                 count=len(data.still_open),
-                groups=group_items(data.still_open, zone, data.include_full_text),
+                groups=group_items(open_listed, zone, data.include_full_text),
+                omitted=len(data.still_open) - len(open_listed),
             )
         )
     attention, checked, not_checked = _health(data.sources, zone)

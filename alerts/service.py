@@ -477,6 +477,7 @@ class AlertService:
             trend_points=self._trend(session, end) if daily else (),
             trend_days=self.settings.alerts.digest.trend_days,
             include_full_text=self.settings.alerts.digest.include_full_text,
+            max_items=self.settings.alerts.digest.max_items,
         )
 
     def _view(self, session: Session, digest: Digest) -> DigestView:
@@ -587,6 +588,7 @@ class AlertService:
                     DigestItem.digest_id == digest_id, DigestItem.section == section
                 )
             ).all()
+            listed = self._view(session, digest).listed_ids
             for fid in ids:
                 record_event(
                     session,
@@ -598,6 +600,8 @@ class AlertService:
                         "period_key": digest.period_key,
                         "message_id": digest.message_id,
                         "transport": receipt.transport,
+                        # False: counted in the email but past ``max_items``, not listed.
+                        "listed": fid in listed,
                     },
                     at=now,
                 )

@@ -172,6 +172,8 @@ class DigestSettings(_Section):
     include_full_text: bool = False
     template_dir: str = ""
     trend_days: int = Field(default=14, ge=1, le=90)
+    # The most findings one email lists; the rest are counted, and listed by the CLI.
+    max_items: int = Field(default=200, ge=1)
 
 
 class ImmediateSettings(_Section):

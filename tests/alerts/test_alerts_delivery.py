@@ -118,6 +118,26 @@ def test_when_the_digest_is_sent_then_new_findings_get_a_trail_event(
     with db.session() as s:
         events = s.scalars(select(FindingEvent).where(FindingEvent.kind == "digest_sent")).all()
         assert sorted(e.finding_id for e in events) == sorted(ids.values())
+        assert all(e.details["listed"] is True for e in events)
+
+
+def test_when_the_backlog_exceeds_max_items_then_the_email_counts_the_rest_and_the_trail_says_so(
+    db: Database, world: World, smtp_server: SmtpServer
+) -> None:
+    ids = populate(world)
+    settings = settings_for(smtp=smtp_server, extra={"alerts.digest": {"max_items": 1}})
+    [outcome] = service(db, settings).send_daily(DAY)
+    assert outcome.status == "sent" and outcome.items == 3
+    [message] = smtp_server.handler.messages()
+    text, html = parts(message)
+    assert f"finding #{ids['critical']}" in text  # the worst one is listed
+    assert f"finding #{ids['advice']}" not in text and f"finding #{ids['leaky']}" not in html
+    assert "2 more not listed here" in text and "2 more not listed here" in html
+    assert "3 new (1 critical, 2 high)" in str(message["Subject"])
+    with db.session() as s:
+        events = s.scalars(select(FindingEvent).where(FindingEvent.kind == "digest_sent")).all()
+        listed = {e.finding_id: e.details["listed"] for e in events}
+    assert listed == {ids["critical"]: True, ids["leaky"]: False, ids["advice"]: False}
 
 
 @pytest.mark.parametrize(

@@ -172,6 +172,31 @@ def test_when_rendered_then_html_is_well_formed_and_escapes_everything() -> None
     assert "escalated" in body.text
 
 
+def test_when_a_backlog_exceeds_max_items_then_the_worst_are_listed_and_the_rest_counted() -> None:
+    new = [row(i, "medium", "Ann") for i in range(1, 6)] + [row(9, "critical", "Bo")]
+    still_open = [row(20 + i, "high", "Cy") for i in range(3)]
+    view = build_view(data(new=new, still_open=still_open, max_items=4))
+    listed = [
+        [i.finding_id for g in s.groups for st in g.staff for i in st.items] for s in view.sections
+    ]
+    # The critical one first, then the oldest mediums (the largest ids are the oldest here).
+    assert listed == [[9, 5, 4, 3], []]
+    assert [(s.count, s.omitted) for s in view.sections] == [(6, 2), (3, 3)]
+    assert view.total_new == 6 and view.total_open == 3  # counts still cover everything
+    body = Renderer().render(view)
+    check_html(body.html)
+    assert body.text.count("more not listed here") == 2
+    assert "... and 2 more not listed here" in body.text
+    assert "&hellip; and 3 more not listed here" in body.html
+    assert "finding #2 " not in body.text and "finding #9 " in body.text
+    # Room left after the new findings goes to the still-open ones.
+    view = build_view(data(new=new[:2], still_open=still_open, max_items=4))
+    assert [(s.count, s.omitted) for s in view.sections] == [(2, 0), (3, 1)]
+    # Under the limit nothing is left out and nothing is said about it.
+    body = Renderer().render(build_view(data(new=new, max_items=6)))
+    assert "not listed" not in body.text and "not listed" not in body.html
+
+
 def test_when_a_practice_overrides_a_template_then_it_is_used_and_typos_fail(
     tmp_path: Path,
 ) -> None:
