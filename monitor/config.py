@@ -123,6 +123,9 @@ class ConnectorsSettings(_Section):
     backoff_max_seconds: float = Field(default=60.0, ge=0)
     # A rate-limit reset sooner than this is waited for in place; later ones reschedule the source.
     max_inline_wait_seconds: float = Field(default=60.0, ge=0)
+    # After each complete fetch, posts published this many days back are checked for deletion
+    # (0: never; deletions are then not recorded).
+    reconcile_days: int = Field(default=7, ge=0, le=365)
 
 
 class PolicySettings(_Section):

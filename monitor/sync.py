@@ -165,7 +165,7 @@ class SyncService:
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
         instance: str | None = None,
-        reconcile_window: timedelta = timedelta(days=7),
+        reconcile_window: timedelta | None = None,  # default: [connectors] reconcile_days
         max_inline_waits: int = 3,
         cipher: TokenCipher | None = None,
         should_stop: Callable[[], bool] = lambda: False,
@@ -180,7 +180,11 @@ class SyncService:
         self.clock = clock
         self.sleep = sleep
         self.instance = instance or default_instance()
-        self.reconcile_window = reconcile_window
+        self.reconcile_window = (
+            reconcile_window
+            if reconcile_window is not None
+            else timedelta(days=settings.connectors.reconcile_days)
+        )
         self.max_inline_waits = max_inline_waits
         self.lease_seconds = float(settings.scheduler.lease_seconds)
         self._cipher = cipher
@@ -415,6 +419,8 @@ class SyncService:
     def _reconcile(self, connector: Connector, ref: SourceRef, state: SourceProgress) -> None:
         """Mark recent posts the platform no longer shows as deleted (evidence kept)."""
         assert state.run_id is not None
+        if self.reconcile_window <= timedelta(0):
+            return
         since = self.clock() - self.reconcile_window
         for batch in post_store.live_external_ids(self.db, ref.id, since):
             shown = connector.existing(ref, batch)

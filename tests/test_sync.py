@@ -401,6 +401,27 @@ def test_when_platform_no_longer_shows_a_post_then_reconcile_marks_it_deleted_ke
     assert runs(db, sid)[1].posts_deleted == 1
 
 
+@pytest.mark.parametrize(("days", "deleted"), [(7, False), (30, True), (0, False)])
+def test_when_reconcile_days_is_configured_then_only_posts_that_recent_are_checked(
+    db: Database, days: int, deleted: bool
+) -> None:
+    fake, clock = FakeConnector(), Clock()
+    sid = add_source(db, "ivy")
+    fake.post(sid, "p1", "Mr J's results came back positive")
+    settings = Settings.model_validate({"connectors": {"reconcile_days": days}})
+
+    def sync() -> None:
+        SyncService(
+            db, settings, {"fake": lambda _s: fake}, clock=clock, sleep=clock.sleep, instance="t"
+        ).run()
+
+    sync()
+    fake.deleted.add("p1")
+    clock.now += timedelta(days=10)  # the post is now 10 days old
+    sync()
+    assert stored(db) == [("p1", "Mr J's results came back positive", 1, deleted)]
+
+
 def test_when_connector_cannot_tell_then_nothing_is_marked_deleted(db: Database) -> None:
     fake, clock = FakeConnector(), Clock()
     fake.reconciles = False
