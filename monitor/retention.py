@@ -7,7 +7,9 @@ The default period is six years (HIPAA's documentation rule). What goes:
 - the chain's events up to the last seq ``S`` such that every event at or before ``S`` belongs to
   a finding that goes: the chain is only ever cut at a prefix, so what stays still verifies;
 - digest entries that point at purged findings;
-- posts first seen before the cutoff, with no remaining finding and no version fetched since.
+- posts first seen before the cutoff, with no remaining finding and no version fetched since;
+- sync runs started before the cutoff and the items they skipped (whose raw payloads can hold
+  post text), and digests created before the cutoff that no longer list any finding.
 
 Before deleting, the whole trail is verified (a purge must never launder tampering). The cut is
 recorded as an ``audit_checkpoints`` row holding the last purged seq and hash, signed with the
@@ -27,11 +29,14 @@ from monitor.audit import sign_checkpoint, verify
 from monitor.errors import Conflict, SecretMissing
 from monitor.storage.models import (
     AuditCheckpoint,
+    Digest,
     DigestItem,
     Finding,
     FindingEvent,
     Post,
     PostVersion,
+    SkippedItem,
+    SyncRun,
 )
 
 _CHAIN_LOCK_KEY = 0x534D5452  # the same advisory lock as trail appends
@@ -57,6 +62,9 @@ class PurgePlan:
     digest_items: int
     post_versions: int
     posts: int
+    sync_runs: int
+    skipped_items: int
+    digests: int
     dry_run: bool
 
     def as_dict(self) -> dict[str, Any]:
@@ -128,6 +136,18 @@ def _posts_to_purge(cutoff: datetime) -> ColumnElement[bool]:
     )
 
 
+def _old_runs(cutoff: datetime) -> ColumnElement[bool]:
+    # A run still going (no finished_at) stays: it may yet record skipped items.
+    return and_(SyncRun.started_at < cutoff, SyncRun.finished_at.is_not(None))
+
+
+def _old_skipped(cutoff: datetime) -> ColumnElement[bool]:
+    return or_(
+        SkippedItem.created_at < cutoff,
+        SkippedItem.sync_run_id.in_(select(SyncRun.id).where(_old_runs(cutoff))),
+    )
+
+
 def _count(session: Session, stmt: Any) -> int:
     return int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
 
@@ -161,6 +181,19 @@ def plan(session: Session, cutoff: datetime) -> PurgePlan:
         ),
         post_versions=_count(session, select(PostVersion.id).where(PostVersion.post_id.in_(posts))),
         posts=_count(session, posts),
+        sync_runs=_count(session, select(SyncRun.id).where(_old_runs(cutoff))),
+        skipped_items=_count(session, select(SkippedItem.id).where(_old_skipped(cutoff))),
+        digests=_count(
+            session,
+            select(Digest.id).where(
+                Digest.created_at < cutoff,
+                not_(
+                    exists().where(
+                        DigestItem.digest_id == Digest.id, DigestItem.finding_id.not_in(findings)
+                    )
+                ),
+            ),
+        ),
         dry_run=True,
     )
 
@@ -202,6 +235,19 @@ def purge(
     session.execute(delete(PostVersion).where(PostVersion.post_id.in_(posts)))
     session.execute(
         delete(Post).where(_posts_to_purge(cutoff)),
+        execution_options={"synchronize_session": False},
+    )
+    session.execute(
+        delete(SkippedItem).where(_old_skipped(cutoff)),
+        execution_options={"synchronize_session": False},
+    )
+    session.execute(
+        delete(SyncRun).where(_old_runs(cutoff)), execution_options={"synchronize_session": False}
+    )
+    session.execute(
+        delete(Digest).where(
+            Digest.created_at < cutoff, not_(exists().where(DigestItem.digest_id == Digest.id))
+        ),
         execution_options={"synchronize_session": False},
     )
     if planned.last_seq > start:

@@ -22,6 +22,8 @@ from monitor.storage.models import (
     FindingEvent,
     Post,
     PostVersion,
+    SkippedItem,
+    SyncRun,
 )
 from monitor.storage.trail import head, record_event
 
@@ -185,6 +187,7 @@ def test_when_a_finding_goes_then_its_digest_entries_go_and_posts_in_use_stay(
             period_start=OLD,
             period_end=OLD + timedelta(days=1),
             message_id="<m@x>",
+            created_at=OLD,
         )
         session.add(digest)
         session.flush()
@@ -213,10 +216,14 @@ def test_when_a_finding_goes_then_its_digest_entries_go_and_posts_in_use_stay(
                 post=post, version_no=1, text=tag, content_hash=tag, fetched_at=when
             )
             session.add_all([post, version])
+    with db.session() as session:
+        planned = plan(session, CUTOFF)
+    assert (planned.findings, planned.digest_items, planned.digests) == (2, 1, 1)
     report = _purge(db)
-    assert (report.findings, report.digest_items) == (2, 1)
+    assert (report.findings, report.digest_items, report.digests) == (2, 1, 1)
     with db.session() as session:
         assert session.scalars(select(DigestItem)).all() == []
+        assert session.scalars(select(Digest)).all() == []
         assert session.get(Finding, edited_finding) is None
         remaining = set(session.scalars(select(Post.external_id)))
         assert "quiet-old" not in remaining and "quiet-young" in remaining
@@ -224,6 +231,41 @@ def test_when_a_finding_goes_then_its_digest_entries_go_and_posts_in_use_stay(
             select(PostVersion.version_no).where(PostVersion.post_id == edited_post)
         ).all()
         assert sorted(versions) == [1, 2]
+    _verify_ok(db)
+
+
+def test_when_sync_runs_are_old_then_they_and_their_skipped_payloads_go(
+    db: Database, seed_finding: Any
+) -> None:
+    with db.session() as session:
+        source_id = seed_finding(session, at=YOUNG).post.source_id
+        runs = {
+            "old": SyncRun(source_id=source_id, started_at=OLD, finished_at=OLD, outcome="ok"),
+            "young": SyncRun(source_id=source_id, started_at=YOUNG, finished_at=YOUNG),
+            "running": SyncRun(source_id=source_id, started_at=OLD, finished_at=None),
+        }
+        session.add_all(runs.values())
+        session.flush()
+        for name, run in runs.items():
+            session.add(
+                SkippedItem(
+                    sync_run_id=run.id,
+                    source_id=source_id,
+                    reason="no text",
+                    raw={"message": f"Mrs K in room 4 ({name})"},
+                    created_at=run.started_at,
+                )
+            )
+        young_id, running_id = runs["young"].id, runs["running"].id
+    with db.session() as session:
+        planned = plan(session, CUTOFF)
+    assert (planned.sync_runs, planned.skipped_items) == (1, 2)
+    assert _count(db, SyncRun) == 3  # a plan changes nothing
+    report = _purge(db)
+    assert (report.sync_runs, report.skipped_items) == (1, 2)
+    with db.session() as session:
+        assert set(session.scalars(select(SyncRun.id))) == {young_id, running_id}
+        assert [i.sync_run_id for i in session.scalars(select(SkippedItem))] == [young_id]
     _verify_ok(db)
 
 

@@ -371,6 +371,10 @@ def retention_purge(dry_run: bool, fmt: str) -> None:
         f"{verb} {outcome.findings} findings, {outcome.digest_items} digest entries, "
         f"{outcome.posts} posts ({outcome.post_versions} versions)"
     )
+    click.echo(
+        f"{verb} {outcome.sync_runs} sync runs ({outcome.skipped_items} skipped items), "
+        f"{outcome.digests} digests"
+    )
 
 
 __all__ = ["audit_verify", "export_cmd", "retention_purge", "violations_list"]
