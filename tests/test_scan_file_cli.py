@@ -97,6 +97,27 @@ def test_when_lines_are_bad_then_each_is_named_on_stderr_and_the_rest_are_scanne
     assert rows[4]["findings"]
 
 
+def test_when_one_line_is_not_utf8_then_only_that_line_is_bad_and_a_bom_is_ignored(
+    tmp_path: Path,
+) -> None:
+    infile = tmp_path / "in.jsonl"
+    infile.write_bytes(
+        b"\xef\xbb\xbf"  # a BOM, as spreadsheet tools write it
+        + json.dumps(POSTS[1]).encode()
+        + b"\r\n"
+        + b'{"id": "latin1", "text": "caf\xe9"}\n'
+        + json.dumps(POSTS[0]).encode()
+        + b"\r\n"
+    )
+    code, out, err = _run(["--config", str(_config(tmp_path)), "scan-file", str(infile)])
+    assert code == 1
+    assert f"{infile}:2: not UTF-8 text (byte 30)" in err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in rows] == [2, None, "a1"]
+    assert rows[1] == {"id": None, "line": 2, "error": "not UTF-8 text (byte 30)"}
+    assert rows[0]["findings"] == [] and rows[2]["findings"]
+
+
 def test_when_input_file_is_missing_then_one_clear_error(tmp_path: Path) -> None:
     code, _, err = _run(
         ["--config", str(_config(tmp_path)), "scan-file", str(tmp_path / "nope.jsonl")]

@@ -6,7 +6,8 @@ optional ``platform``, ``channel`` = public/group/comment/direct (default public
 order: ``{"id": ..., "findings": [{"category", "severity", "rule", "spans", "explanation",
 "excerpt"}, ...]}``. Blank lines are not records and produce nothing.
 
-A bad line (not JSON, not an object, no ``id`` or ``text``, an unknown channel) is reported on
+A bad line (not UTF-8, not JSON, not an object, no ``id`` or ``text``, an unknown channel) is
+reported on
 stderr as ``IN.jsonl:LINE: reason`` and still gets an output line, ``{"id": <id or null>,
 "line": LINE, "error": reason}``, without a ``findings`` key: the output stays aligned with the
 input, and a bad record can never be mistaken for a clean one. The rest are still scanned and
@@ -106,15 +107,22 @@ def _parse(raw: str, line: int) -> tuple[Any, PostContext] | BadLine:
         return BadLine(line, post_id, str(exc))
 
 
-def _records(lines: IO[str]) -> Iterator[tuple[Any, PostContext | BadLine]]:
-    for number, raw in enumerate(lines, start=1):
+def _records(lines: IO[bytes]) -> Iterator[tuple[Any, PostContext | BadLine]]:
+    # Decoded line by line: a stray byte costs its own line, not the file. A BOM (which
+    # spreadsheet tools write) is dropped from the first line.
+    for number, data in enumerate(lines, start=1):
+        try:
+            raw = data.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            yield None, BadLine(number, None, f"not UTF-8 text (byte {exc.start + 1})")
+            continue
         if not raw.strip():
             continue
         yield parse_record(raw, number)
 
 
 def scan_lines(
-    scanner: Scanner, lines: IO[str], out: IO[str], name: str, batch: int = SCAN_FILE_BATCH
+    scanner: Scanner, lines: IO[bytes], out: IO[str], name: str, batch: int = SCAN_FILE_BATCH
 ) -> int:
     """Scan JSONL ``lines`` into ``out``; the number of bad lines (each reported on stderr)."""
     bad = 0
@@ -165,7 +173,7 @@ def scan_file(in_path: Path, out_path: Path | None, no_shortcuts: bool) -> None:
     settings = app().settings
     scanner = build_scanner(settings.policy, shortcuts=not no_shortcuts)
     try:
-        source = in_path.open(encoding="utf-8")
+        source = in_path.open("rb")
     except OSError as exc:
         fail(f"cannot read {in_path}: {exc.strerror or exc}")
     with source:
@@ -175,8 +183,6 @@ def scan_file(in_path: Path, out_path: Path | None, no_shortcuts: bool) -> None:
             else:
                 with out_path.open("w", encoding="utf-8") as out:
                     bad = scan_lines(scanner, source, out, str(in_path))
-        except UnicodeDecodeError:
-            fail(f"{in_path}: not UTF-8 text")
         except OSError as exc:
             fail(f"cannot write {out_path}: {exc.strerror or exc}")
     if bad:
