@@ -165,7 +165,8 @@ class JsonlConnector(Connector):
     def _parse_line(data: bytes, line_no: int) -> FetchedPost | SkippedItem | None:
         """A post, a skipped item naming the line, or None for a blank line."""
         try:
-            text = data.decode("utf-8")
+            # A BOM (spreadsheet tools write one) can only open the file's first line.
+            text = data.decode("utf-8-sig" if line_no == 1 else "utf-8")
         except UnicodeDecodeError:
             return SkippedItem(reason=f"line {line_no}: not UTF-8 text")
         if not text.strip():

@@ -135,6 +135,16 @@ def test_when_bytes_are_not_utf8_then_line_is_skipped(tmp_path: Path) -> None:
     assert [s.reason for page in pages for s in page.skipped] == ["line 2: not UTF-8 text"]
 
 
+def test_when_the_file_starts_with_a_bom_then_its_first_line_is_still_a_post(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "posts.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + line(1).encode() + b"\xef\xbb\xbf" + line(2).encode())
+    pages = fetch(path)
+    assert ids(pages) == ["post-1"]  # a BOM anywhere else is not UTF-8 JSON text
+    assert [s.reason for page in pages for s in page.skipped] == ["line 2: not valid JSON"]
+
+
 def test_when_blank_lines_are_present_then_they_are_ignored_but_counted(tmp_path: Path) -> None:
     path = tmp_path / "posts.jsonl"
     path.write_text(line(1) + "\n   \n" + "{oops\n")
