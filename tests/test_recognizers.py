@@ -113,3 +113,61 @@ def test_when_presidio_medical_recognizers_are_enabled_then_they_report_our_name
     assert names["UsHealthInsuranceMemberIdRecognizer"] == "MEMBER_ID"
     assert names["UsClaimNumberRecognizer"] == "ACCOUNT_NUMBER"
     assert "SpacyRecognizer" not in names
+
+
+def _labeled_texts() -> list[str]:
+    import json
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data"
+    return [
+        json.loads(line)["text"]
+        for path in sorted(data.glob("policy_*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+
+
+TRICKY = [
+    "member id BCX-44318207, see www.portal.example.com and http://a.b.org/x",
+    "ids: AB123456 / Z-9981234 / ABCDEFG-HIJKL-9 / abcde12345abcde12345x9",
+    "mail me at jo.b@clinic.org or visit clinic.org.uk, not 1.2.3.4",
+    "\"www2.clinic.net\" and 'lab.results.com' at 555-0101",
+]
+
+
+@pytest.mark.slow
+def test_when_presidio_patterns_are_made_linear_then_they_find_exactly_what_the_originals_did() -> (
+    None
+):
+    import regex
+    from presidio_analyzer.predefined_recognizers import (
+        UrlRecognizer,
+        UsHealthInsuranceMemberIdRecognizer,
+    )
+
+    from monitor.policy.recognizers import LINEAR_MEMBER_ID, linear_url_recognizer
+
+    flags = regex.DOTALL | regex.MULTILINE | regex.IGNORECASE
+    pairs = [
+        (UsHealthInsuranceMemberIdRecognizer.PATTERNS[0].regex, LINEAR_MEMBER_ID.regex),
+        *(
+            (old.regex, new.regex)
+            for old, new in zip(
+                UrlRecognizer.PATTERNS, linear_url_recognizer().patterns, strict=True
+            )
+        ),
+    ]
+    texts = _labeled_texts() + TRICKY
+    hits = 0
+    for old, new in pairs:
+        before, after = regex.compile(old, flags), regex.compile(new, flags)
+        for text in texts:
+            expected = [m.span() for m in before.finditer(text)]
+            assert [m.span() for m in after.finditer(text)] == expected, (new, text)
+            hits += len(expected)
+    assert hits > 50  # the comparison saw real matches, not only silence
+    # The inputs that made the originals quadratic still match nothing, now in linear time.
+    for text in ("a-" * 2000, "1-" * 2000, "aa." * 2000):
+        for _, new in pairs:
+            assert list(regex.compile(new, flags).finditer(text)) == []

@@ -110,6 +110,7 @@ _LEFT_OUT = {
     "NhsRecognizer",
     "UsBankRecognizer",
     "PhoneRecognizer",
+    "UrlRecognizer",  # replaced by a linear-time copy (recognizers.linear_url_recognizer)
 }
 # A US practice: national numbers are read as US/Canada (NANP); "+44 ..." still parses. Each
 # extra region costs a full parse of every candidate.
@@ -209,7 +210,9 @@ ENTITY_TRIGGERS: dict[str, re.Pattern[str]] = {
         "AGE": r"\d|old\b|ties\b",
         "RELATIONSHIP": r"\b(?:my|our|of\s+mine|of\s+ours|room|rm|bed|bay|cubicle|cube|stall|pod|"
         r"ward|exam|trauma|resus)\b|(?:patient|pt|client|resident)['’]s",
-        "STREET_ADDRESS": r"\d[\s\S]*\b(?:st|street|rd|road|ave|avenue|ln|lane|dr|drive|blvd|"
+        # "A digit, then later a street word", anchored at the first digit: unanchored,
+        # ``\d[\s\S]*`` retried at every digit made a long run of digits quadratic.
+        "STREET_ADDRESS": r"\A\D*\d[\s\S]*?\b(?:st|street|rd|road|ave|avenue|ln|lane|dr|drive|blvd|"
         r"boulevard|ct|court|way|pl|place|ter|terrace|cir|circle|pkwy|parkway|hwy|highway|trl|"
         r"trail|loop|row)\b",
         "PERSON": r"\b(?:mr|mrs|ms|miss|mx|baby)\b|\w{4}, ?\w|"
@@ -241,6 +244,7 @@ def pattern_registry() -> RecognizerRegistry:
         EmailShapeRecognizer,
         NanpPhoneRecognizer,
         custom_recognizers,
+        linear_url_recognizer,
         shipped_medical_recognizers,
     )
 
@@ -258,6 +262,7 @@ def pattern_registry() -> RecognizerRegistry:
     registry.add_recognizer(NanpPhoneRecognizer())  # the numbers phonenumbers rejects
     registry.add_recognizer(EmailShapeRecognizer())  # the domains tldextract rejects
     registry.add_recognizer(DateOfBirthRecognizer())  # birth dates without a year
+    registry.add_recognizer(linear_url_recognizer())
     for recognizer in shipped_medical_recognizers() + custom_recognizers():
         registry.add_recognizer(recognizer)
     return registry

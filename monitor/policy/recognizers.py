@@ -40,6 +40,13 @@ Identifier spans exclude their label with the ``regex`` module's keep-out marker
 presidio matches with ``regex``): far cheaper than a variable-width lookbehind tried at every
 position.
 
+Two of presidio's patterns are quadratic on a long run of ``a-a-a-…`` or ``aa.aa.aa…`` (40,000
+such characters cost 8-20 s each) and are replaced by linear equivalents: the member id's
+lookaheads scan the whole run at every word boundary (its letter check is implied by the
+match's leading letters; its digit check is bounded to the id's 20 characters), and the
+schema-less URL pattern is retried at every character of a run (it now starts only where a run
+of host characters starts). A test checks they find what presidio's originals find.
+
 Each recognizer is declarative (patterns, context words, an ``invalidate_result`` hook where a
 pattern alone over-matches), one concept per class. Scores follow presidio's scale: a strong
 pattern (label + identifier) scores 0.85; a weak one stays below the analyzer's threshold
@@ -58,6 +65,7 @@ import monitor.policy.nlp  # noqa: F401  (sets tldextract's offline environment 
 # isort: on
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
 from presidio_analyzer.predefined_recognizers import (
+    UrlRecognizer,
     UsClaimNumberRecognizer,
     UsHealthInsuranceMemberIdRecognizer,
     UsMbiRecognizer,
@@ -524,10 +532,32 @@ def custom_recognizers() -> list[EntityRecognizer]:
     ]
 
 
+# Presidio's weak member id: r"\b(?=[A-Z0-9-]{6,20}\b)(?=[A-Z0-9-]*[A-Z])(?=[A-Z0-9-]*\d)"
+# r"[A-Z]{1,5}-?[A-Z0-9]{5,14}\b" (see the module docstring).
+LINEAR_MEMBER_ID = Pattern(
+    UsHealthInsuranceMemberIdRecognizer.PATTERNS[0].name,
+    r"\b(?=[A-Z0-9-]{6,20}\b)(?=[A-Z-]{0,19}\d)[A-Z]{1,5}-?[A-Z0-9]{5,14}\b",
+    UsHealthInsuranceMemberIdRecognizer.PATTERNS[0].score,
+)
+
+
+def linear_url_recognizer() -> UrlRecognizer:
+    """Presidio's URL recognizer, its schema-less patterns started only at a run's start."""
+    patterns = []
+    for pattern in UrlRecognizer.PATTERNS:
+        regex = pattern.regex
+        if regex == "(?i)" + UrlRecognizer.BASE_URL_REGEX:
+            regex = r"(?i)(?<![a-z0-9.\-])" + UrlRecognizer.BASE_URL_REGEX
+        patterns.append(Pattern(pattern.name, regex, pattern.score))
+    return UrlRecognizer(patterns=patterns)
+
+
 def shipped_medical_recognizers() -> list[EntityRecognizer]:
     """Presidio's medical recognizers that are off by default, renamed to our entity types."""
     return [
-        UsHealthInsuranceMemberIdRecognizer(supported_entity=MEMBER_ID),
+        UsHealthInsuranceMemberIdRecognizer(
+            supported_entity=MEMBER_ID, patterns=[LINEAR_MEMBER_ID]
+        ),
         UsMbiRecognizer(supported_entity=MEMBER_ID),
         UsPrescriptionNumberRecognizer(supported_entity=MEDICAL_RECORD_NUMBER),
         UsClaimNumberRecognizer(supported_entity=ACCOUNT_NUMBER),
