@@ -7,6 +7,8 @@ that rules generalize beyond the wording of any example.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from typing import ClassVar
@@ -100,6 +102,32 @@ def near(a: Span, b: Span, distance: int) -> bool:
 
 def near_any(span: Span, others: Sequence[Span], distance: int) -> bool:
     return any(near(span, o, distance) for o in others)
+
+
+class Nearby:
+    """Whether a span lies within ``distance`` characters of any of ``others``, in log time:
+    a long post with thousands of identifiers must not cost identifiers x contexts."""
+
+    def __init__(self, others: Iterable[Span], distance: int) -> None:
+        ordered = sorted(others)
+        self._starts = [start for start, _ in ordered]
+        self._reach = list(itertools.accumulate((end for _, end in ordered), max))
+        self._distance = distance
+
+    def __call__(self, span: Span) -> bool:
+        # The others starting early enough; of those, the furthest end must reach back to span.
+        k = bisect.bisect_right(self._starts, span[1] + self._distance)
+        return k > 0 and self._reach[k - 1] >= span[0] - self._distance
+
+
+def linked(triggers: Sequence[Span], contexts: Sequence[Span], distance: int) -> list[Span]:
+    """The triggers near a context, then the contexts near one of those (empty if none)."""
+    close = Nearby(contexts, distance)
+    hits = [t for t in triggers if close(t)]
+    if not hits:
+        return []
+    back = Nearby(hits, distance)
+    return hits + [c for c in contexts if back(c)]
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -228,10 +256,7 @@ class CueRule(PolicyRule):
         contexts = spans_of(self.context, text)
         if self.practice_is_context and self._practice is not None:
             contexts += spans_of(self._practice, text)
-        hits = [t for t in triggers if near_any(t, contexts, self.window)]
-        if not hits:
-            return []
-        return hits + [c for c in contexts if near_any(c, hits, self.window)]
+        return linked(triggers, contexts, self.window)
 
     def check(self, post: PostContext, analysis: Analysis) -> list[Finding]:
         spans = self.evidence(post, analysis)

@@ -21,6 +21,7 @@ from monitor.policy.rules.common import (
     Span,
     cue,
     is_clinician,
+    linked,
     near_any,
     spans_of,
 )
@@ -387,7 +388,5 @@ class ClinicianAdviceWithoutDisclaimer(PolicyRule):
         if not care:
             return []
         guidance = spans_of(GUIDANCE, text) + spans_of(IMPERATIVE, text)
-        hits = [g for g in guidance if near_any(g, care, 120)]
-        if not hits:
-            return []
-        return [self.finding(hits + [c for c in care if near_any(c, hits, 120)])]
+        spans = linked(guidance, care, 120)
+        return [self.finding(spans)] if spans else []

@@ -25,6 +25,7 @@ from monitor.policy.rules.common import (
     FICTION,
     FIRST_PERSON,
     SECOND_PERSON,
+    Nearby,
     PolicyRule,
     Span,
     addressee_spans,
@@ -32,6 +33,7 @@ from monitor.policy.rules.common import (
     is_clinician,
     is_private_channel,
     is_reply,
+    linked,
     near_any,
     practice_pattern,
     sentence_spans,
@@ -386,10 +388,7 @@ class IdentifierWithCareContext(PolicyRule):
             care or _WORK.search(text) or vocabulary().find(text) or _NAMES.search(text)
         ):
             return charts + care
-        hits = [i for i in ids if near_any(i, care, 200)]
-        if not hits:
-            return []
-        return hits + [c for c in care if near_any(c, hits, 200)]
+        return linked(ids, care, 200)
 
     @staticmethod
     def _addressed(post: PostContext, entities: Sequence[Entity]) -> list[Span]:
@@ -416,10 +415,7 @@ class IdentifierWithCareContext(PolicyRule):
             return []
         if not self._could_name_a_patient(post):
             return []
-        hits = [i for i in ids if near_any(i, care, 160)]
-        if not hits:
-            return []
-        return hits + [c for c in care if near_any(c, hits, 160)]
+        return linked(ids, care, 160)
 
     def _could_name_a_patient(self, post: PostContext) -> bool:
         """The entity-independent conditions for a quasi-identifier to count (cheap)."""
@@ -449,7 +445,8 @@ class IdentifierWithCareContext(PolicyRule):
         named = practice is not None and practice.search(text) is not None
         voice = _PRACTICE_VOICE.search(text) and (SECOND_PERSON.search(text) or named)
         if not confirms and care and voice:
-            confirms = [c for c in care if near_any(c, spans_of(_PRACTICE_VOICE, text), 120)]
+            close = Nearby(spans_of(_PRACTICE_VOICE, text), 120)
+            confirms = [c for c in care if close(c)]
         if not confirms:
             return []
         return addressed + confirms
