@@ -171,3 +171,54 @@ def test_when_presidio_patterns_are_made_linear_then_they_find_exactly_what_the_
     for text in ("a-" * 2000, "1-" * 2000, "aa." * 2000):
         for _, new in pairs:
             assert list(regex.compile(new, flags).finditer(text)) == []
+
+
+def test_when_the_entity_token_is_found_by_bisection_then_it_is_the_token_presidio_finds() -> None:
+    from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+
+    from monitor.policy.nlp import BisectContextEnhancer, TokenizerNlpEngine
+
+    engine = TokenizerNlpEngine()
+    engine.load()
+    for text in ["Mrs  Patel,in room 4!!  ", "x", "  lead and trail  ", "a-b c.d 555-0101 é"]:
+        art = engine.process_text(text, "en")
+        for start in range(len(text) + 2):
+            outcomes = []
+            for finder in (LemmaContextAwareEnhancer, BisectContextEnhancer):
+                try:
+                    found = finder._find_index_of_match_token(
+                        "w", start, art.tokens, art.tokens_indices
+                    )
+                    outcomes.append(found)
+                except ValueError:
+                    outcomes.append(None)
+            assert outcomes[0] == outcomes[1], (text, start, outcomes)
+
+
+@pytest.mark.slow
+def test_when_the_pattern_engine_enhances_context_then_results_match_presidios_own() -> None:
+    from presidio_analyzer import AnalyzerEngine
+
+    from monitor.policy.nlp import LANGUAGE, TokenizerNlpEngine, pattern_engine, pattern_registry
+
+    nlp = TokenizerNlpEngine()
+    nlp.load()
+    stock = AnalyzerEngine(
+        registry=pattern_registry(), nlp_engine=nlp, supported_languages=[LANGUAGE]
+    )
+    ours = pattern_engine()
+    texts = _labeled_texts()[::7] + TRICKY
+    boosted = 0
+    for text in texts:
+        expected = stock.analyze(text, language=LANGUAGE, score_threshold=0.0)
+        found = ours.analyze(
+            text, language=LANGUAGE, score_threshold=0.0, return_decision_process=True
+        )
+        key = lambda r: (r.start, r.end, r.entity_type, round(r.score, 6))  # noqa: E731
+        assert sorted(map(key, found)) == sorted(map(key, expected)), text
+        boosted += sum(
+            1
+            for r in found
+            if r.analysis_explanation and r.analysis_explanation.score_context_improvement > 0
+        )
+    assert boosted > 20  # context words did raise scores: the enhancer was exercised
