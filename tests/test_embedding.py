@@ -82,6 +82,16 @@ REFERENCE = [
     ),
     ("", [101, 102]),
     ("a" * 120, [101, 100, 102]),
+    # Capital sigma lowers to "σ" even at a word's end (Python's str.lower() gives "ς").
+    (
+        "ΟΔΥΣΣΕΑΣ met Σ.",
+        [101, 1169, 29722, 29735, 29733, 29733, 29723, 14608, 29733, 2777, 1173, 1012, 102],
+    ),
+    # Dotted capital I, dotless i, line and next-line separators, Hangul split into jamo.
+    (
+        "İstanbul\u2028ı\x85x 한국",
+        [101, 9960, 1104, 2595, 1469, 30006, 30021, 29991, 30014, 30020, 102],
+    ),
 ]
 
 
