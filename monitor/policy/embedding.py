@@ -110,9 +110,7 @@ class WordPiece:
         self._word = lru_cache(maxsize=65536)(self._pieces)
         # str.translate tables, filled in per character as texts bring new ones.
         self._clean: dict[int, str | None] = {}
-        self._seen: set[str] = set()
         self._marks: dict[int, str | None] = {}
-        self._seen_marks: set[str] = set()
 
     @classmethod
     def from_file(cls, path: Path) -> WordPiece:
@@ -126,17 +124,16 @@ class WordPiece:
         scanner embeds every post.
         """
         table = self._clean
-        for ch in set(text).difference(self._seen):
-            table[ord(ch)] = _cleaned(ch)
-            self._seen.add(ch)
+        for ch in set(text):
+            if ord(ch) not in table:
+                table[ord(ch)] = _cleaned(ch)
         text = text.translate(table).lower()
         if not text.isascii():
             text = unicodedata.normalize("NFD", text)
             marks = self._marks
-            for ch in set(text).difference(self._seen_marks):
-                if unicodedata.category(ch) == "Mn":
-                    marks[ord(ch)] = None
-                self._seen_marks.add(ch)
+            for ch in set(text):
+                if ord(ch) not in marks:
+                    marks[ord(ch)] = None if unicodedata.category(ch) == "Mn" else ch
             text = text.translate(marks)
         out: list[str] = []
         for chunk in text.split():
