@@ -229,17 +229,6 @@ class DigestView:
     include_full_text: bool
     all_finding_ids: list[int] = field(default_factory=list)
 
-    @property
-    def listed_ids(self) -> set[int]:
-        """The findings the email shows (all of them unless ``max_items`` left some out)."""
-        return {
-            item.finding_id
-            for section in self.sections
-            for group in section.groups
-            for staff in group.staff
-            for item in staff.items
-        }
-
 
 # ---------------------------------------------------------------------------------------------
 # Build.
@@ -405,6 +394,15 @@ def listed_first(rows: Sequence[FindingRow], limit: int | None) -> list[FindingR
     return ranked[: max(0, limit)]
 
 
+def listed_rows(
+    new: Sequence[FindingRow], still_open: Sequence[FindingRow], limit: int | None
+) -> tuple[list[FindingRow], list[FindingRow]]:
+    """The rows of each section an email lists: new ones first, the room left to open ones."""
+    new_listed = listed_first(new, limit)
+    room = None if limit is None else limit - len(new_listed)
+    return new_listed, listed_first(still_open, room)
+
+
 def build_view(data: DigestInput) -> DigestView:
     """Decide the digest's whole content from plain rows (pure: no I/O, no clock).
 
@@ -412,9 +410,7 @@ def build_view(data: DigestInput) -> DigestView:
     past ``max_items`` the lowest-severity, newest findings are counted but not listed.
     """
     zone = ZoneInfo(data.timezone)
-    new_listed = listed_first(data.new, data.max_items)
-    room = None if data.max_items is None else data.max_items - len(new_listed)
-    open_listed = listed_first(data.still_open, room)
+    new_listed, open_listed = listed_rows(data.new, data.still_open, data.max_items)
     new_sev = Counter(r.severity for r in data.new)
     open_sev = Counter(r.severity for r in data.still_open)
     new_cat = Counter(r.category for r in data.new)

@@ -49,6 +49,7 @@ from alerts.digest import (
     Renderer,
     SourceRow,
     build_view,
+    listed_rows,
     subject_for,
 )
 from alerts.email import DeliveryError, DeliveryReceipt, Notifier, RenderedMessage
@@ -480,6 +481,20 @@ class AlertService:
             max_items=self.settings.alerts.digest.max_items,
         )
 
+    def _listed_ids(self, session: Session, digest: Digest) -> set[int]:
+        """The findings the digest's email showed (``max_items`` may have left some out)."""
+        items = session.execute(
+            select(DigestItem.finding_id, DigestItem.section).where(
+                DigestItem.digest_id == digest.id
+            )
+        ).all()
+        new, still_open = listed_rows(
+            self._rows(session, [fid for fid, section in items if section == "new"]),
+            self._rows(session, [fid for fid, section in items if section == "open"]),
+            self.settings.alerts.digest.max_items,
+        )
+        return {row.finding_id for row in [*new, *still_open]}
+
     def _view(self, session: Session, digest: Digest) -> DigestView:
         items = session.execute(
             select(DigestItem.finding_id, DigestItem.section).where(
@@ -588,7 +603,7 @@ class AlertService:
                     DigestItem.digest_id == digest_id, DigestItem.section == section
                 )
             ).all()
-            listed = self._view(session, digest).listed_ids
+            listed = self._listed_ids(session, digest)
             for fid in ids:
                 record_event(
                     session,
