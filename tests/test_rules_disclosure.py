@@ -44,3 +44,47 @@ def test_when_disclosed_or_not_speaking_for_anyone_then_not_flagged(
     case: str, text: str, author: Author
 ) -> None:
     assert D not in categories(text, author)
+
+
+def _fuzzy_by_definition(names: list[str], text: str) -> list[tuple[int, int]]:
+    """Every window of as many words as a name whose difflib ratio to it is >= 0.88."""
+    import re
+    from difflib import SequenceMatcher
+
+    tokens = [(m.group().lower(), m.start(), m.end()) for m in re.finditer(r"[\w&]+", text)]
+    found = []
+    for name in names:
+        n = len(name.split())
+        if len(name) < 8 or n < 2:
+            continue
+        for i in range(len(tokens) - n + 1):
+            window = tokens[i : i + n]
+            candidate = re.sub(r"(?:'s|s)$", "", " ".join(t[0] for t in window))
+            if candidate[0] == name[0].lower() and (
+                SequenceMatcher(None, candidate, name.lower()).ratio() >= 0.88
+            ):
+                found.append((window[0][1], window[-1][2]))
+    return found
+
+
+def test_misspelt_practice_names_are_found_exactly_as_difflib_defines_them() -> None:
+    """The quick_ratio prefilters must never change which windows match."""
+    import random
+
+    from monitor.policy.rules.disclosure import UndisclosedAffiliation
+    from tests.policy_cases import PRACTICE
+
+    rule = UndisclosedAffiliation(PRACTICE)
+    rnd = random.Random(7)
+    hits = 0
+    for name in rule._names:
+        for _ in range(200):
+            chars = list(name)
+            for _ in range(rnd.choice([1, 1, 2, 3])):
+                i, j = rnd.randrange(len(chars)), rnd.randrange(len(chars))
+                chars[i], chars[j] = chars[j], chars[i]
+            text = f"so proud of {''.join(chars)}'s team, and {name.upper()} again"
+            expected = _fuzzy_by_definition(rule._names, text)
+            assert rule._fuzzy(text) == expected, text
+            hits += bool(expected)
+    assert hits > 100  # the misspellings did reach the ratio test and pass it

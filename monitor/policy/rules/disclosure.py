@@ -284,6 +284,10 @@ IMPERATIVE = re.compile(
 )
 
 
+# How close a misspelling must be to the practice name (difflib ratio).
+FUZZY_RATIO = 0.88
+
+
 class UndisclosedAffiliation(PolicyRule):
     """Promoting the practice without saying you work there."""
 
@@ -326,20 +330,26 @@ class UndisclosedAffiliation(PolicyRule):
 
     def _fuzzy(self, text: str) -> list[Span]:
         """Misspelt practice names ("Riversdie FM", "Riverside Famly Med")."""
-        tokens = [(m.group(), m.start(), m.end()) for m in re.finditer(r"[\w&]+", text)]
+        tokens = [(m.group().lower(), m.start(), m.end()) for m in re.finditer(r"[\w&]+", text)]
         found: list[Span] = []
         for name in self._names:
-            words = name.lower().split()
-            if len(name) < 8 or len(words) < 2:
+            target = name.lower()
+            n = len(target.split())
+            if len(name) < 8 or n < 2:
                 continue
-            n = len(words)
+            matcher = SequenceMatcher(None, b=target)
             for i in range(len(tokens) - n + 1):
-                window = tokens[i : i + n]
-                candidate = " ".join(t[0].lower() for t in window)
-                candidate = re.sub(r"(?:'s|s)$", "", candidate)
-                if candidate[0] != name[0].lower():
+                if tokens[i][0][0] != target[0]:
                     continue
-                if SequenceMatcher(None, candidate, name.lower()).ratio() >= 0.88:
+                window = tokens[i : i + n]
+                candidate = re.sub(r"(?:'s|s)$", "", " ".join(t[0] for t in window))
+                matcher.set_seq1(candidate)
+                # real_quick_ratio and quick_ratio bound ratio from above: same answer, cheaper.
+                if (
+                    matcher.real_quick_ratio() >= FUZZY_RATIO
+                    and matcher.quick_ratio() >= FUZZY_RATIO
+                    and matcher.ratio() >= FUZZY_RATIO
+                ):
                     found.append((window[0][1], window[-1][2]))
         return found
 
