@@ -140,3 +140,22 @@ def test_when_triggers_skip_recognizers_then_analysis_equals_the_untriggered_one
     triggered = PostAnalyzer(PolicySettings(), ner=False)
     untriggered = PostAnalyzer(PolicySettings(), ner=False, triggers=False)
     assert triggered.patterns(posts) == untriggered.patterns(posts)
+
+
+@pytest.mark.slow
+def test_when_ner_skips_presidio_lemmas_then_its_results_are_presidios() -> None:
+    """The light artifacts hold all that SpacyRecognizer reads: same results, scores included."""
+    from monitor.policy.nlp import LANGUAGE, ner_engine
+
+    engine = ner_engine(PolicySettings().spacy_model)
+    texts = [json.loads(line)["text"] for line in DEV_CORPUS.read_text().splitlines() if line]
+    names = 0
+    for doc in engine.nlp.pipe(texts, disable=engine.disabled):
+        full = engine.nlp_engine._doc_to_nlp_artifact(doc, LANGUAGE)
+        ours = engine.recognizer.analyze(doc.text, engine._entities, engine._artifacts(doc))
+        theirs = engine.recognizer.analyze(doc.text, engine._entities, full)
+        assert [(r.entity_type, r.start, r.end, r.score) for r in ours] == [
+            (r.entity_type, r.start, r.end, r.score) for r in theirs
+        ], doc.text
+        names += sum(r.entity_type == "PERSON" for r in ours)
+    assert names > 50  # the comparison did see names
