@@ -34,11 +34,11 @@ from monitor.domain import PostContext
 from monitor.policy.base import Analysis
 from monitor.policy.rules.common import (
     RELATION,
-    SINGLED_OUT,
     addressee_spans,
     is_clinician,
     is_reply,
     practice_pattern,
+    singles_out,
 )
 from monitor.policy.rules.disclosure import AFFILIATION, NOT_ADVICE, OWN_OPINIONS
 from monitor.policy.vocab import vocabulary
@@ -155,7 +155,7 @@ class FeatureExtractor:
             f"addressed/channel={addressed}/{post.channel}",
             f"affiliated_in_text={bool(AFFILIATION.search(post.text))}",
             f"relation={bool(RELATION.search(post.text))}",
-            f"singled_out={bool(SINGLED_OUT.search(post.text))}",
+            f"singled_out={singles_out(post.text)}",
         ]
         if tokens is None:
             tokens = self.normalized_tokens(post, analysis)

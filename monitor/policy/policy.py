@@ -177,10 +177,11 @@ class Policy:
         for rule in self._learned:
             category = str(rule.category)
             if getattr(rule, "mode", "or") == "clf":
-                if not rule.check(post, informed):
+                learned = rule.check(post, informed)
+                if not learned:
                     found = [f for f in found if str(f.category) != category]
                 elif category not in spans:
-                    found.extend(rule.check(post, informed))
+                    found.extend(learned)
             elif category not in spans:
                 found.extend(rule.check(post, informed))
         order = {rule.id: i for i, rule in enumerate(self.rules)}

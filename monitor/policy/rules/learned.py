@@ -25,11 +25,11 @@ from monitor.policy.learned import LearnedModel, shipped_model
 from monitor.policy.rules.common import (
     FICTION,
     RELATION,
-    SINGLED_OUT,
     PolicyRule,
     Span,
     addressee_spans,
     is_reply,
+    singles_out,
     spans_of,
 )
 from monitor.policy.vocab import vocabulary
@@ -123,7 +123,7 @@ class LearnedPrivacy(LearnedRule):
         text = post.text
         if is_reply(post) or addressee_spans(text) or RELATION.search(text):
             return True
-        if SINGLED_OUT.search(text):
+        if singles_out(text):
             return True
         return any(
             e.type != "URL" and not (e.type == "DATE_TIME" and _RELATIVE_DAY.match(e.text.strip()))
