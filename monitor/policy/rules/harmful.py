@@ -171,6 +171,19 @@ INSULT = cue(
     "no brain",
     "iq of",
     "deserve(?:s|d)? (?:it|to suffer|what)",
+    "old (?:bat|fool|goat|coot|bag|geezer|biddy|crone)",
+    "buttercup",
+    "toughen up",
+    "gord[oa]s?",
+    "lay off the (?:\\w+ )?(?:biscuits|donuts|doughnuts|cake|fries|soda|burgers|sweets|candy|"
+    "carbs|snacks)",
+    "pushing [34]\\d\\d",
+    "the reason i drink",
+    "💀",
+    "(?:maybe )?(?:it'?s )?time to hang it up",
+    "worst offender",
+    "the one thing you had to",
+    "(?:someone|somebody) (?:needs|has) to talk to (?:him|her|them)",
 )
 
 
@@ -224,6 +237,9 @@ class Threat(CueRule):
         "someone should (?:slap|punch|hurt|shoot|kill)",
         "deserves? (?:a|to be) (?:slap|punch|beat|shot|hurt)",
         "pull the plug on (?:her|him)",
+        "(?:i )?know where (?:you|u|she|he|they) lives?",
+        "(?:with )?extra spit",
+        "won'?t (?:treat|see|help|take care of) (?:him|her|them) (?:again|anymore|ever)",
     )
     unless: ClassVar[re.Pattern[str] | None] = cue(
         "kill(?:ing)? (?:it|the game)",
@@ -407,6 +423,43 @@ class UnsafeConduct(CueRule):
         "wing it",
         "guessed (?:the )?dose",
         "eyeballed (?:the )?dose",
+        # drinking or using at, before or between work
+        "(?:beers?|tallboys?|brewskis?|shots?|drinks?|wine|vodka|tequila|whiskey|white claws?|"
+        "seltzers?|edibles?|a joint|weed) (?:\\w+ ){0,4}?(?:at|on|during|over|before) "
+        "(?:my |the )?(?:lunch|break|shift|work|call|the clock|rounds|visits?|clinic)",
+        "(?:at|on|during|over) (?:my |the )?(?:lunch|break|shift|the clock|call)[^.!?\\n]{0,40}"
+        "(?:beers?|tallboys?|brewskis?|shots?|drinks?|wine|vodka|edibles?|a joint)",
+        "(?:beers?|tallboys?|shots?|drinks?|wine|edibles?) (?:\\w+ ){0,6}?between (?:my |the )?"
+        "(?:visits|patients|pts|calls|cases|appointments|\\d)",
+        "one (?:beer|drink|shot|glass) never (?:hurt|killed)",
+        # reckless or distracted driving on the job
+        "(?:doing|going|hit|hitting|drove|driving|clocked|at) (?:like |about |over )?"
+        "(?:[89]\\d|1[0-4]\\d) ?(?:mph|miles an hour)",
+        "(?:doing|going|hit|hitting|drove) (?:like |about |over )?(?:[89]\\d|1[0-4]\\d) "
+        "(?:on|down|up|the whole way|all the way)",
+        "(?:phone|tablet|laptop|ipad) (?:in (?:my|one) hand|on my (?:knee|lap|steering wheel))",
+        "(?:text(?:ing|ed)?|chart(?:ing|ed)?|typ(?:ing|ed)|documenting|finish(?:ing|ed) (?:a|my) "
+        "note) (?:\\w+ ){0,3}?(?:while|and) driv(?:ing|e)",
+        "(?:charting|texting|typing) at (?:red|stop) ?lights",
+        "(?:hit|backed into|dinged|scraped|clipped|knocked over|ran over) (?:\\w+ ){0,6}?"
+        "(?:and|&) (?:just )?(?:drove|took|sped) off",
+        # asleep on the clock
+        "(?:slept|napped|snoozed|dozed(?: off)?|napping|asleep)[^.!?\\n]{0,60}? on the clock",
+        "on the clock[^.!?\\n]{0,30}? (?:nap|naps|napping|sleep|slept|asleep)",
+        "(?:slept|napped|snoozed|dozed)[^.!?\\n]{0,50}? between "
+        "(?:calls|visits|patients|pts|cases)",
+        # infection control and policy ignored
+        "reus(?:e|ed|es|ing) (?:my |the |our |old |same )?(?:\\w+ ){0,2}?(?:needles?|syringes?|"
+        "gloves?|lancets?|covers?|masks?|gowns?|catheters?|tubing|single-use \\w+)",
+        "i don'?t care what (?:the |our )?(?:new )?(?:policy|protocol|rules?|guidelines?|manual) "
+        "says",
+        "rules are for (?:the )?\\w+",
+        "(?:nobody|no one)(?:'s| has) died yet",
+        # billing fraud, boasted
+        "free money",
+        "(?:bill|billed|billing|charge|charged|code|coded) (?:\\w+ ){0,6}?even (?:when|though|if) "
+        "(?:no|nobody|no one|we|the doc|it)",
+        "(?:nobody|no one)(?:'s| has)? ever (?:audited|checked|caught)",
     )
     context: ClassVar[re.Pattern[str] | None] = cue(
         "anyway",
@@ -486,6 +539,9 @@ class WorkplaceGossip(CueRule):
         "got (?:fired|canned|suspended|demoted|let go)",
         "(?:is|was) (?:getting )?(?:fired|suspended|demoted)",
         "final warning",
+        "final written(?: warning)?",
+        "written warning",
+        "(?:third|3rd|last) strike",
     )
     context: ClassVar[re.Pattern[str] | None] = cue(
         "lol",
@@ -502,5 +558,9 @@ class WorkplaceGossip(CueRule):
         "karma",
         "called it",
         "about time",
+        "can'?t say i'?m surprised",
+        "not surprised",
+        "coasting",
+        "👀",
     )
     window: ClassVar[int] = 100
