@@ -17,7 +17,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -96,9 +96,9 @@ class LearnedModel:
         """The char n-gram sizes the model was trained with (older models: 3, 4, 5)."""
         return tuple(int(n) for n in self.meta.get("char_ngrams", DEFAULT_CHAR_NGRAMS))
 
-    @property
+    @cached_property
     def modes(self) -> dict[str, str]:
-        """Per category, how it is decided (older models: "or").
+        """Per category, how it is decided (older models: "or"); read on every post, so kept.
 
         "or": hand rules OR classifier; "clf": the classifier alone, the hand rules' findings
         of the category serving as its evidence; "rules": the hand rules alone.
