@@ -497,8 +497,8 @@ def by_corpus(examples: Sequence[Example]) -> dict[str, list[Example]]:
 
 
 # Cross-validation unit: a group of corpora (writers). Leave-one-group-out keeps every
-# validation post from a writer the model never saw, and with 28 corpora nested
-# leave-one-corpus-out would take 406 fits; 8 groups take 36.
+# validation post from a writer the model never saw, and with 32 corpora nested
+# leave-one-corpus-out would take 528 fits; 8 groups take 36.
 GROUPS = 8
 HOLDOUT = "policy_holdout"  # always a group of its own, so its fold stays the held-out figure
 
