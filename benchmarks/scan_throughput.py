@@ -1,7 +1,7 @@
 """Scanner throughput against the naive presidio baseline, and the shortcuts' equivalence.
 
     python benchmarks/scan_throughput.py              # 5,000 generated posts (issue 4)
-    python benchmarks/scan_throughput.py --posts 1000 # quicker
+    python benchmarks/scan_throughput.py --posts 1000 --repeat 1  # quicker
 
 Prints, for the same generated posts and the same spaCy pipeline (``[policy] spacy_model``):
 
@@ -14,6 +14,8 @@ Prints, for the same generated posts and the same spaCy pipeline (``[policy] spa
 
 posts per second, peak resident memory (each side runs in its own fresh process, so that one
 does not inherit the other's peak; the scanner's workers are reported apart), and the speed-up.
+The two sides run ``--repeat`` times (default 3), alternating, and each is credited with its
+fastest run: on a shared 2-core machine a scan of a few seconds varied by ±20% from run to run.
 Then it scans the labeled dev corpus with every shortcut off and on and checks the findings
 are identical (exit 1 if not). Target (issue 4): speed-up >= 5 on two cores.
 """
@@ -250,6 +252,9 @@ def main() -> int:
     parser.add_argument("--posts", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=0, help="0: one per core")
     parser.add_argument(
+        "--repeat", type=int, default=3, help="alternating runs per side; the fastest counts"
+    )
+    parser.add_argument(
         "--violations", type=float, default=0.15, help="share of posts touching patients"
     )
     parser.add_argument("--config", default=str(DEV_CONFIG), help="[policy] to scan under")
@@ -261,24 +266,39 @@ def main() -> int:
         f"model {settings.spacy_model}, {cores} cores, load {os.getloadavg()[0]:.1f}"
     )
 
-    base = _in_fresh_process(run_baseline, settings.spacy_model, args.posts, args.violations)
+    # Runs alternate (baseline, scanner, baseline, ...), each in a fresh process, and each side
+    # is credited with its fastest run: a shared machine's noise slows runs, it never speeds
+    # them up, and alternating exposes both sides to the same spells of it.
+    bases, scans = [], []
+    for run in range(1, args.repeat + 1):
+        base = _in_fresh_process(run_baseline, settings.spacy_model, args.posts, args.violations)
+        bases.append(base)
+        print(
+            f"run {run}  baseline  (analyze() per post):   {args.posts / base['seconds']:8.1f} "
+            f"posts/s  {base['seconds']:6.1f} s  peak {base['peak_mb']:.0f} MB"
+        )
+        scan = _in_fresh_process(run_scanner, settings, args.posts, args.violations, args.workers)
+        scans.append(scan)
+        print(
+            f"run {run}  scanner   (workers={scan['workers']}):            "
+            f"{args.posts / scan['seconds']:8.1f} posts/s  {scan['seconds']:6.1f} s  "
+            f"peak {scan['peak_mb']:.0f} MB (+ largest worker {scan['children_mb']:.0f} MB)"
+        )
+    base = min(bases, key=lambda r: r["seconds"])
+    scan = min(scans, key=lambda r: r["seconds"])
     base_rate = args.posts / base["seconds"]
-    print(
-        f"baseline  (analyze() per post):   {base_rate:8.1f} posts/s  "
-        f"{base['seconds']:6.1f} s  peak {base['peak_mb']:.0f} MB"
-    )
-    scan = _in_fresh_process(run_scanner, settings, args.posts, args.violations, args.workers)
     scan_rate = args.posts / scan["seconds"]
     print(
-        f"scanner   (workers={scan['workers']}):            {scan_rate:8.1f} posts/s  "
-        f"{scan['seconds']:6.1f} s  peak {scan['peak_mb']:.0f} MB "
-        f"(+ largest worker {scan['children_mb']:.0f} MB)"
+        f"best of {args.repeat}: baseline {base_rate:.1f} posts/s, scanner {scan_rate:.1f} posts/s"
     )
     ner_share = scan["ner_posts"] / args.posts
     print(
         f"  NER ran on {scan['ner_posts']} of {args.posts} posts ({ner_share:.0%}); "
         f"{scan['findings']} findings"
     )
+    if args.repeat > 1:
+        ratios = sorted(b["seconds"] / s["seconds"] for b, s in zip(bases, scans, strict=True))
+        print(f"  speed-up run by run: {', '.join(f'{r:.1f}x' for r in ratios)} (sorted)")
     speedup = scan_rate / base_rate
     verdict = "met" if speedup >= TARGET_SPEEDUP else "NOT met"
     print(f"speed-up: {speedup:.1f}x (target >= {TARGET_SPEEDUP:.0f}x: {verdict})")
