@@ -58,3 +58,16 @@ def test_when_general_or_redirecting_then_advice_is_not_flagged(
 )
 def test_when_post_only_redirects_to_care_then_no_rule_flags_advice(text: str) -> None:
     assert A not in categories(text, NURSE, Channel.COMMENT)
+
+
+def test_a_start_within_reach_is_found_as_the_pairwise_definition_finds_it() -> None:
+    import random
+
+    from monitor.policy.rules.advice import _starts_within
+
+    rnd = random.Random(5)
+    for _ in range(2000):
+        starts = sorted(rnd.sample(range(200), rnd.randint(0, 12)))
+        position, distance = rnd.randint(0, 210), rnd.randint(0, 40)
+        expected = any(position <= s <= position + distance for s in starts)
+        assert _starts_within(starts, position, distance) == expected

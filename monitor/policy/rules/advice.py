@@ -13,18 +13,19 @@ to be seen"). Redirecting to care alone never fires.
 
 from __future__ import annotations
 
+import bisect
 import re
 from typing import ClassVar
 
 from monitor.domain import Category, Finding, PostContext, Severity
 from monitor.policy.base import Analysis
 from monitor.policy.rules.common import (
+    Nearby,
     PolicyRule,
     Span,
     addressee_spans,
     cue,
     is_reply,
-    near_any,
     spans_of,
 )
 from monitor.policy.vocab import vocabulary
@@ -208,33 +209,40 @@ class IndividualizedAdvice(PolicyRule):
             return []
         care = vocabulary().find(text)
         clinical = [(c.start, c.end) for c in care]
+        clinical_starts = sorted(start for start, _ in clinical)
         drugs = [(c.start, c.end) for c in care if c.kind == "drug"] + spans_of(MEDS, text)
         skips = spans_of(SKIP_CARE, text)
         # "skip the colonoscopy": skipping any named care.
         skips += [
-            m.span()
-            for m in _SKIP.finditer(text)
-            if any(c[0] >= m.end() and c[0] - m.end() <= 25 for c in clinical)
+            m.span() for m in _SKIP.finditer(text) if _starts_within(clinical_starts, m.end(), 25)
         ]
         # "no need to come in" is the opposite of pointing someone to care.
-        redirects = [r for r in spans_of(REDIRECT, text) if not near_any(r, skips, 0)]
+        near_skip = Nearby(skips, 0)
+        redirects = [r for r in spans_of(REDIRECT, text) if not near_skip(r)]
         evidence: list[Span] = []
         evidence += spans_of(DOSE, text)
         evidence += skips
         # "800 ibuprofen": a number right before a medicine is a dose.
         evidence += [d for d in drugs if re.search(r"\d\s*$", text[max(0, d[0] - 6) : d[0]])]
-        for span in spans_of(INSTRUCTION, text):
-            if near_any(span, drugs, 50):
-                evidence.append(span)
+        near_drug = Nearby(drugs, 50)
+        evidence += [span for span in spans_of(INSTRUCTION, text) if near_drug(span)]
         if not redirects:
             for span in spans_of(VERDICT, text):
                 if _CONDITIONAL.search(text[max(0, span[0] - 10) : span[0]]):
                     continue  # "if you have chest pain, ..." describes, does not diagnose
                 # "sounds like strep": a verdict that names a condition right after it.
-                if any(c[0] >= span[1] and c[0] - span[1] <= 40 for c in clinical):
+                if _starts_within(clinical_starts, span[1], 40):
                     evidence.append(span)
-        evidence = [e for e in evidence if not near_any(e, redirects, 0)]
+        near_redirect = Nearby(redirects, 0)
+        evidence = [e for e in evidence if not near_redirect(e)]
         if not evidence:
             return []
-        spans = evidence + [c for c in clinical if near_any(c, evidence, 40)] + addressed
+        near_evidence = Nearby(evidence, 40)
+        spans = evidence + [c for c in clinical if near_evidence(c)] + addressed
         return [self.finding(spans)]
+
+
+def _starts_within(starts: list[int], position: int, distance: int) -> bool:
+    """Whether some sorted ``starts`` lies in ``[position, position + distance]``."""
+    k = bisect.bisect_left(starts, position)
+    return k < len(starts) and starts[k] <= position + distance
