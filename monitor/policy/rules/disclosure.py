@@ -17,12 +17,12 @@ from monitor.domain import Category, Finding, PostContext, Severity
 from monitor.policy.base import Analysis
 from monitor.policy.rules.advice import IndividualizedAdvice
 from monitor.policy.rules.common import (
+    Nearby,
     PolicyRule,
     Span,
     cue,
     is_clinician,
     linked,
-    near_any,
     spans_of,
 )
 from monitor.policy.vocab import vocabulary
@@ -367,7 +367,8 @@ class UndisclosedAffiliation(PolicyRule):
         promos = spans_of(PROMOTION, post.text)
         if not promos or self.disclosed(post):
             return []
-        return [self.finding(mentions + [p for p in promos if near_any(p, mentions, 200)])]
+        near_mention = Nearby(mentions, 200)
+        return [self.finding(mentions + [p for p in promos if near_mention(p)])]
 
 
 class ClinicianAdviceWithoutDisclaimer(PolicyRule):
