@@ -19,6 +19,11 @@ The cursor is a small JSON object::
 read), then ``since`` becomes the pass's ``started``. While a pass is in progress ``next`` holds
 the query of its next feed page, so a crash or rate limit resumes the pass where it stopped.
 Group feeds are tried the same way; since April 2024 the API refuses them (``NoApiAccess``).
+
+Paging survives the API's quirks: a page with empty ``data`` can still link a next one
+(followed); a link that comes back again, or too many empty pages in a row, ends the pass
+with a skipped item saying so; a post repeated on a later page is yielded once. A response
+whose usage headers are near 100% holds the next call until the estimated regain time.
 """
 
 from __future__ import annotations
@@ -72,9 +77,18 @@ RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, *range(80001, 80015)})
 AUTH_CODES = frozenset({102, 190, 463})
 # "Unknown error" and "Service temporarily unavailable": worth a retry.
 TRANSIENT_CODES = frozenset({1, 2})
+# 10 and 200-299: a permission the token or app lacks; a person has to grant it.
+PERMISSION_CODES = frozenset({10, *range(200, 300)})
+# Usage-header percentage from which the next call waits (the API throttles at 100).
+USAGE_BACKOFF_PERCENT = 95.0
+_USAGE_FIELDS = ("call_count", "total_cputime", "total_time", "acc_id_util_pct")
+# Consecutive empty pages that still link a next one before a pass gives up on the chain.
+MAX_EMPTY_PAGES = 10
 USAGE_HEADERS = ("x-business-use-case-usage", "x-page-usage", "x-app-usage")
 # Application limits are counted over a rolling hour: the wait when no header estimates one.
 DEFAULT_RATE_LIMIT_WAIT = timedelta(hours=1)
+# One quota key for every call: app usage counts them all (page usage is held app-wide too).
+USAGE_KEY = "graph"
 LOOKUP_BATCH = 50
 _SECRET_PARAMS = frozenset({"access_token", "appsecret_proof"})
 
@@ -147,6 +161,20 @@ def next_query(paging: Any) -> dict[str, str] | None:
         return None
     pairs = parse_qsl(urlparse(paging["next"]).query, keep_blank_values=True)
     return {k: v for k, v in pairs if k not in _SECRET_PARAMS}
+
+
+def _paging_gap(
+    following: dict[str, str] | None, queries: list[dict[str, str]], empty_pages: int
+) -> str | None:
+    """Why paging must stop short of ``following`` (a link already followed, or a run of
+    empty pages that never ends), or None to go on."""
+    if following is None:
+        return None
+    if following in queries:
+        return "the Graph API repeated a paging link"
+    if empty_pages >= MAX_EMPTY_PAGES:
+        return f"the Graph API sent {MAX_EMPTY_PAGES} empty pages in a row"
+    return None
 
 
 def _author(item: dict[str, Any]) -> tuple[str, str | None]:
@@ -229,29 +257,45 @@ class _LastResponse:
         self.headers = {k.lower(): v for k, v in response.headers.items()}
 
 
-def _estimated_minutes(headers: dict[str, str]) -> float:
-    """The largest ``estimated_time_to_regain_access`` (minutes) in the usage headers."""
-    best = 0.0
+def _usage_entries(headers: dict[str, str]) -> Iterator[dict[str, Any]]:
+    """Every object inside the JSON usage headers (app, page and business-use-case usage)."""
 
-    def visit(node: Any) -> None:
-        nonlocal best
+    def walk(node: Any) -> Iterator[dict[str, Any]]:
         if isinstance(node, dict):
-            value = node.get("estimated_time_to_regain_access")
-            if isinstance(value, int | float):
-                best = max(best, float(value))
+            yield node
             for child in node.values():
-                visit(child)
+                yield from walk(child)
         elif isinstance(node, list):
             for child in node:
-                visit(child)
+                yield from walk(child)
 
     for name in USAGE_HEADERS:
         if name in headers:
             try:
-                visit(json.loads(headers[name]))
+                yield from walk(json.loads(headers[name]))
             except ValueError:
                 continue
-    return best
+
+
+def _estimated_minutes(headers: dict[str, str]) -> float:
+    """The largest ``estimated_time_to_regain_access`` (minutes) in the usage headers."""
+    values = [
+        float(entry["estimated_time_to_regain_access"])
+        for entry in _usage_entries(headers)
+        if isinstance(entry.get("estimated_time_to_regain_access"), int | float)
+    ]
+    return max(values, default=0.0)
+
+
+def _usage_percent(headers: dict[str, str]) -> float:
+    """The highest usage percentage the headers report (0 when they report none)."""
+    values = [
+        float(entry[name])
+        for entry in _usage_entries(headers)
+        for name in _USAGE_FIELDS
+        if isinstance(entry.get(name), int | float)
+    ]
+    return max(values, default=0.0)
 
 
 class FacebookConnector(Connector):
@@ -314,8 +358,15 @@ class FacebookConnector(Connector):
         path: str,
         args: dict[str, str],
         what: str,
+        *,
+        wait_for_quota: bool = True,
     ) -> dict[str, Any]:
-        """One GET with retries; raises the connector errors, or ``GraphRefused``."""
+        """One GET with retries; raises the connector errors, or ``GraphRefused``.
+
+        A response with usage near 100% holds later calls until the estimated regain time;
+        ``wait_for_quota=False`` (the comments of a feed page in hand) goes ahead regardless,
+        so the page can be completed and saved before the pause.
+        """
         graph, last, extra = client
 
         def attempt() -> dict[str, Any]:
@@ -336,9 +387,14 @@ class FacebookConnector(Connector):
                 raise RetryableFailure(f"HTTP {last.status}, empty response") from None
             if not isinstance(result, dict):
                 raise RetryableFailure("response was not a JSON object")
+            if (
+                _usage_percent(last.headers) >= USAGE_BACKOFF_PERCENT
+                or _estimated_minutes(last.headers) > 0
+            ):
+                self.policy.hold(USAGE_KEY, self._reset_at(last.headers))
             return result
 
-        return self.policy.run(attempt, what)
+        return self.policy.run(attempt, what, USAGE_KEY if wait_for_quota else None)
 
     def _classify(self, exc: facebook.GraphAPIError, last: _LastResponse, what: str) -> Exception:
         code = exc.code if isinstance(exc.code, int) else None
@@ -351,7 +407,7 @@ class FacebookConnector(Connector):
             return RateLimited(f"{what}: rate limited (code {code})", self._reset_at(last.headers))
         if code in AUTH_CODES or subcode == 463:
             return AuthExpired(f"{what}: token expired or revoked (code {code})")
-        if code in TRANSIENT_CODES:
+        if code in TRANSIENT_CODES or error.get("is_transient") is True:
             return RetryableFailure(f"code {code}, HTTP {last.status}")
         if code is None:
             # An HTML gateway page (502) or other non-JSON body: facebook-sdk loses the status.
@@ -395,6 +451,9 @@ class FacebookConnector(Connector):
             started = state.started if state.started is not None else state.since or 0
             floor = state.floor
             args = dict(state.next)
+        queries = [args]
+        seen: set[tuple[Any, Any]] = set()  # (id, updated_time) of posts yielded by this fetch
+        empty_pages = 0
         while True:
             try:
                 body = self._get(client, f"{node}/feed", args, what)
@@ -404,6 +463,11 @@ class FacebookConnector(Connector):
                         f"{what}: the Graph API refuses group feeds (code {exc.code}); "
                         "import the group's posts with a jsonl source"
                     ) from None
+                if exc.code in PERMISSION_CODES:
+                    raise NoApiAccess(
+                        f"{what}: permission missing (code {exc.code}); re-link the Page with "
+                        "the permissions the app needs"
+                    ) from None
                 raise ConfigurationError(f"{what}: refused (code {exc.code})") from None
             data = body.get("data")
             items: list[Any] = data if isinstance(data, list) else []
@@ -411,6 +475,8 @@ class FacebookConnector(Connector):
             skipped: list[SkippedItem] = []
             reached_floor = False
             for item in items:
+                if isinstance(item, dict) and (item.get("id"), item.get("updated_time")) in seen:
+                    continue  # repeated by a later page, unchanged: comments read already
                 if floor is not None and isinstance(item, dict):
                     created = _parse_time(item.get("created_time"))
                     updated = _parse_time(item.get("updated_time"))
@@ -423,21 +489,29 @@ class FacebookConnector(Connector):
                 if isinstance(result, SkippedItem):
                     skipped.append(result)
                     continue
+                seen.add((item.get("id"), item.get("updated_time")))
                 posts.append(result)
                 if self._has_comments(item):
                     more, bad = self._comments(client, result.external_id, source)
                     posts.extend(more)
                     skipped.extend(bad)
-            following = None if reached_floor or not items else next_query(body.get("paging"))
-            if following == args:
+            empty_pages = empty_pages + 1 if not items else 0
+            following = None if reached_floor else next_query(body.get("paging"))
+            gap = _paging_gap(following, queries, empty_pages)
+            if gap is not None:
+                log.warning("%s: %s; the pass ends here", what, gap)
+                skipped.append(
+                    SkippedItem(reason=f"{gap}: the pass ended early, older posts may be missing")
+                )
                 following = None
             if following is not None:
+                queries.append(following)
                 new = FacebookCursor(
                     since=state.since, started=started, floor=floor, next=following
                 )
             else:
                 new = FacebookCursor(since=started)
-            if items or new != state:
+            if items or skipped or new != state:
                 yield FetchedPage(
                     posts=posts,
                     cursor=new.encode(),
@@ -473,9 +547,12 @@ class FacebookConnector(Connector):
         }
         posts: list[FetchedPost] = []
         skipped: list[SkippedItem] = []
+        queries = [args]
+        seen: set[str] = set()
+        empty_pages = 0
         while True:
             try:
-                body = self._get(client, f"{post_id}/comments", args, what)
+                body = self._get(client, f"{post_id}/comments", args, what, wait_for_quota=False)
             except GraphRefused as exc:
                 skipped.append(
                     SkippedItem(
@@ -484,15 +561,28 @@ class FacebookConnector(Connector):
                 )
                 return posts, skipped
             data = body.get("data")
-            for item in data if isinstance(data, list) else []:
+            items: list[Any] = data if isinstance(data, list) else []
+            for item in items:
                 result = comment_to_fetched(item, post_id)
-                if isinstance(result, FetchedPost):
-                    posts.append(result)
-                else:
+                if isinstance(result, SkippedItem):
                     skipped.append(result)
-            following = next_query(body.get("paging")) if data else None
-            if following is None or following == args:
+                elif result.external_id not in seen:
+                    seen.add(result.external_id)
+                    posts.append(result)
+            empty_pages = empty_pages + 1 if not items else 0
+            following = next_query(body.get("paging"))
+            gap = _paging_gap(following, queries, empty_pages)
+            if gap is not None:
+                log.warning("%s: %s; the thread ends here", what, gap)
+                skipped.append(
+                    SkippedItem(
+                        reason=f"{gap}: later comments of this post may be missing",
+                        external_id=post_id,
+                    )
+                )
+            if following is None or gap is not None:
                 return posts, skipped
+            queries.append(following)
             args = following
 
     def existing(self, source: SourceRef, external_ids: Iterable[str]) -> set[str] | None:

@@ -127,6 +127,10 @@ class RetryPolicy:
     ``max_inline_wait_seconds`` away is waited out and the call repeated; a later reset is
     re-raised for the sync service to reschedule the source. Every wait is added to
     ``waited_seconds`` so the connector can report it with the page it delays.
+
+    ``hold`` records a quota that a *successful* response said is used up (X's
+    ``x-rate-limit-remaining: 0``, Facebook's usage headers near 100%): the next call under
+    the same key is treated as rate limited until then, instead of being sent to earn a 429.
     """
 
     max_retries: int
@@ -137,6 +141,7 @@ class RetryPolicy:
     sleep: Callable[[float], None] = time.sleep
     now: Callable[[], datetime] = utc_now
     waited_seconds: float = 0.0
+    holds: dict[str, datetime] = field(default_factory=dict)
 
     @classmethod
     def from_settings(
@@ -174,12 +179,21 @@ class RetryPolicy:
             self.sleep(seconds)
             self.waited_seconds += seconds
 
-    def run(self, call: Callable[[], T], what: str) -> T:
-        """Run ``call`` under the policy; ``what`` names the operation in error messages."""
+    def hold(self, key: str, until: datetime) -> None:
+        """Send no call under ``key`` before ``until`` (see the class docstring)."""
+        if until > self.now():
+            self.holds[key] = max(until, self.holds.get(key, until))
+
+    def run(self, call: Callable[[], T], what: str, key: str | None = None) -> T:
+        """Run ``call`` under the policy; ``what`` names the operation in error messages,
+        ``key`` the quota it draws on (see ``hold``)."""
         attempt = 0
         inline_waits = 0
         while True:
             try:
+                held = self.holds.get(key) if key is not None else None
+                if held is not None and held > self.now():
+                    raise RateLimited(f"{what}: quota used up until its reset", held)
                 return call()
             except RetryableFailure as exc:
                 if attempt >= self.max_retries:

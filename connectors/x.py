@@ -13,7 +13,14 @@ pass is in progress: ``top`` is the newest id that pass has seen, ``token`` the 
 token of its next page. X lists newest first, so a pass starts at the newest post and pages
 down towards ``since``; ``since`` moves up to ``top`` only with the page that ends the pass.
 A crash or a rate limit mid-pass therefore resumes the same backlog where it stopped, and no
-post older than ``since`` is ever read twice (X bills per post read).
+post older than ``since`` is ever read twice (X bills per post read). Items at or below
+``since`` are dropped even if the server returns them, and the pass stops there.
+
+X misbehaves in ways the pass survives: a page with ``result_count: 0`` can still carry a
+``next_token`` (followed); a token can come back again (the pass ends there, recorded as a
+skipped item, instead of looping); a post can repeat on a later page (yielded once); a 200 can
+carry only ``errors`` (raised as the matching error, never read as "nothing new"). A 200 with
+``x-rate-limit-remaining: 0`` holds the next call on that endpoint until the reset.
 
 Direct messages (only with a user token, when the staff member's consent covers them) have no
 ``since_id`` parameter: the pass pages down until it meets an id at or below ``since``. Only
@@ -26,7 +33,7 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -70,6 +77,15 @@ DM_PREFIX = "dm:"
 # X's rate-limit windows are 15 minutes: the wait when a 429 comes without a reset header.
 DEFAULT_RATE_LIMIT_WINDOW = timedelta(minutes=15)
 LOOKUP_BATCH = 100
+# Consecutive empty pages that still carry a next_token before a pass gives up on the chain.
+MAX_EMPTY_PAGES = 10
+# Legacy v1.1 error codes still seen in v2 bodies: 88 rate limit; 32, 89, 215 bad token.
+LEGACY_RATE_LIMIT_CODES = frozenset({88})
+LEGACY_AUTH_CODES = frozenset({32, 89, 215})
+# Problem types (``https://api.x.com/2/problems/<kind>``) that retrying will not fix.
+NO_ACCESS_PROBLEMS = frozenset(
+    {"not-authorized-for-resource", "client-forbidden", "resource-unavailable"}
+)
 
 TWEET_FIELDS = [
     "id",
@@ -317,6 +333,53 @@ def _status(exc: tweepy.HTTPException) -> int:
     return int(getattr(exc.response, "status_code", 0) or 0)
 
 
+def _problems(body: Any) -> tuple[set[str], set[int]]:
+    """The problem kinds (last segment of each ``type``) and legacy ``code``s of an X body.
+
+    Reads the top-level problem, an ``errors`` list and the ``{"errors": {...}}`` form.
+    """
+    kinds: set[str] = set()
+    codes: set[int] = set()
+    if not isinstance(body, dict):
+        return kinds, codes
+    errors = body.get("errors")
+    entries = [body, *(errors if isinstance(errors, list) else [errors])]
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        kind = entry.get("type")
+        if isinstance(kind, str) and kind:
+            kinds.add(kind.rstrip("/").rsplit("/", 1)[-1])
+        code = entry.get("code")
+        if isinstance(code, int):
+            codes.add(code)
+    return kinds, codes
+
+
+def _body_of(exc: tweepy.HTTPException) -> Any:
+    try:
+        return exc.response.json()
+    except ValueError:
+        return None
+
+
+def _usage_capped(what: str) -> TransientError:
+    """X's monthly usage cap: no retry inside the run (each call would be refused alike)."""
+    return TransientError(
+        f"{what}: the X usage cap is reached (usage-capped); reads resume when the cap "
+        "resets or the plan is raised"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Api:
+    """A tweepy client and whose token it holds (``app`` or one user): X counts rate limits
+    per endpoint and token."""
+
+    client: tweepy.Client
+    scope: str
+
+
 class XConnector(Connector):
     """Pulls an X account's posts (and, where consented, its direct messages)."""
 
@@ -335,11 +398,14 @@ class XConnector(Connector):
             settings.connectors, self.settings.max_retries, rng=rng, sleep=sleep, now=now
         )
         self._user_ids: dict[tuple[int, str], str] = {}
+        # Status and headers of the latest response (tweepy's dict results drop the headers).
+        self._last_status = 0
+        self._last_headers: dict[str, str] = {}
         quiet_leaky_loggers()
 
     # -- clients and calls -------------------------------------------------------------
 
-    def _client(self, bearer_token: str) -> tweepy.Client:
+    def _client(self, bearer_token: str, scope: str) -> _Api:
         client = tweepy.Client(
             bearer_token=bearer_token, return_type=dict, wait_on_rate_limit=False
         )
@@ -349,44 +415,76 @@ class XConnector(Connector):
             default_base=TWEEPY_BASE_URL,
             configured_base=self.settings.api_base_url,
         )
-        return client
+        client.session.hooks["response"].append(self._record_response)
+        return _Api(client, scope)
 
-    def _public_client(self, source: SourceRef) -> tweepy.Client:
+    def _record_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self._last_status = response.status_code
+        self._last_headers = {k.lower(): v for k, v in response.headers.items()}
+
+    def _public_client(self, source: SourceRef) -> _Api:
         """A client for public reads: the app bearer token, else the account's own token."""
         app_token = read_secret(self.settings.bearer_token_env)
         if app_token is not None:
-            return self._client(app_token.get_secret_value())
+            return self._client(app_token.get_secret_value(), "app")
         if source.token:
-            return self._client(source.token)
+            return self._client(source.token, f"user {source.id}")
         raise ConfigurationError(
             f"no X token: set {self.settings.bearer_token_env} or link the account with a token"
         )
 
-    def _reset_at(self, exc: tweepy.TooManyRequests) -> datetime:
-        reset = getattr(exc, "reset_time", None)
-        if reset is None:
-            header = exc.response.headers.get("x-rate-limit-reset")
-            reset = int(header) if header and header.isdigit() else None
-        if reset is None:
-            return self.policy.now() + DEFAULT_RATE_LIMIT_WINDOW
-        return datetime.fromtimestamp(int(reset), tz=self.policy.now().tzinfo)
+    def _reset_at(self, headers: Mapping[str, str] | None) -> datetime:
+        """The ``x-rate-limit-reset`` time (epoch seconds), else one window from now."""
+        header = headers.get("x-rate-limit-reset") if headers is not None else None
+        if isinstance(header, str) and header.strip().isdigit():
+            return datetime.fromtimestamp(int(header), tz=self.policy.now().tzinfo)
+        return self.policy.now() + DEFAULT_RATE_LIMIT_WINDOW
 
-    def _call(self, fn: Callable[[], Any], what: str) -> dict[str, Any]:
+    def _listing_problem(self, body: dict[str, Any], what: str) -> Exception:
+        """The error for a 200 that carries ``errors`` and no ``data``: never "nothing new"."""
+        kinds, codes = _problems(body)
+        if "rate-limit-exceeded" in kinds or codes & LEGACY_RATE_LIMIT_CODES:
+            return RateLimited(f"{what}: rate limited", self._reset_at(self._last_headers))
+        if "usage-capped" in kinds:
+            return _usage_capped(what)
+        if codes & LEGACY_AUTH_CODES:
+            return AuthExpired(f"{what}: token rejected")
+        if kinds & NO_ACCESS_PROBLEMS:
+            found = sorted(kinds & NO_ACCESS_PROBLEMS)[0]
+            return NoApiAccess(f"{what}: not readable ({found})")
+        if "resource-not-found" in kinds:
+            return ConfigurationError(f"{what}: the account was not found on X")
+        return RetryableFailure("answer carried only errors")
+
+    def _call(
+        self, api: _Api, fn: Callable[[], Any], what: str, *, endpoint: str, listing: bool = False
+    ) -> dict[str, Any]:
         """Run one API call with retries; map rate limits, auth and transport failures.
 
         Other HTTP errors (400, 403, 404) come out as tweepy exceptions for the caller to map
-        in context; nothing raised here carries a URL, a token or response text.
+        in context; nothing raised here carries a URL, a token or response text. ``endpoint``
+        names the rate-limit bucket (per token); a ``listing`` that answers with only
+        ``errors`` raises the matching error.
         """
+        key = f"{endpoint} ({api.scope})"
 
         def attempt() -> dict[str, Any]:
+            self._last_status, self._last_headers = 0, {}
             try:
                 body = fn()
-            except tweepy.TooManyRequests as exc:
-                raise RateLimited(f"{what}: rate limited (HTTP 429)", self._reset_at(exc)) from None
-            except tweepy.Unauthorized:
-                raise AuthExpired(f"{what}: token rejected (HTTP 401)") from None
-            except tweepy.TwitterServerError as exc:
-                raise RetryableFailure(f"HTTP {_status(exc)}") from None
+            except tweepy.HTTPException as exc:
+                kinds, codes = _problems(_body_of(exc))
+                if "usage-capped" in kinds:
+                    raise _usage_capped(what) from None
+                status = _status(exc)
+                if status in (420, 429) or codes & LEGACY_RATE_LIMIT_CODES:
+                    reset = self._reset_at(exc.response.headers)
+                    raise RateLimited(f"{what}: rate limited (HTTP {status})", reset) from None
+                if status == 401:
+                    raise AuthExpired(f"{what}: token rejected (HTTP 401)") from None
+                if status >= 500:
+                    raise RetryableFailure(f"HTTP {status}") from None
+                raise
             except requests.JSONDecodeError:
                 raise RetryableFailure("response was not JSON") from None
             except requests.RequestException as exc:
@@ -394,11 +492,29 @@ class XConnector(Connector):
                 if reason is None:
                     raise TransientError(f"{what}: request failed ({type(exc).__name__})") from None
                 raise RetryableFailure(reason) from None
+            except (AttributeError, TypeError, ValueError):
+                # tweepy chokes on an error body that is JSON but not an object, or on a
+                # reset header that is not a number: decide by the status it recorded.
+                status = self._last_status
+                if status < 400:
+                    raise
+                if status == 429:
+                    reset = self._reset_at(None)
+                    raise RateLimited(f"{what}: rate limited (HTTP 429)", reset) from None
+                if status == 401:
+                    raise AuthExpired(f"{what}: token rejected (HTTP 401)") from None
+                if status >= 500:
+                    raise RetryableFailure(f"HTTP {status}") from None
+                raise TransientError(f"{what}: HTTP {status} with an unreadable body") from None
             if not isinstance(body, dict):
                 raise RetryableFailure("response was not a JSON object")
+            if listing and "data" not in body and body.get("errors"):
+                raise self._listing_problem(body, what)
+            if self._last_headers.get("x-rate-limit-remaining", "").strip() == "0":
+                self.policy.hold(key, self._reset_at(self._last_headers))
             return body
 
-        return self.policy.run(attempt, what)
+        return self.policy.run(attempt, what, key)
 
     # -- the contract ------------------------------------------------------------------
 
@@ -415,11 +531,13 @@ class XConnector(Connector):
             raise ConfigurationError(f"X source {source.id} has neither a user id nor a handle")
         key = (source.id, handle.lower())
         if key not in self._user_ids:
-            client = self._public_client(source)
+            api = self._public_client(source)
             try:
                 body = self._call(
-                    lambda: client.get_user(username=handle, user_fields=USER_FIELDS),
+                    api,
+                    lambda: api.client.get_user(username=handle, user_fields=USER_FIELDS),
                     "X user lookup",
+                    endpoint="user lookup",
                 )
             except (tweepy.BadRequest, tweepy.NotFound):
                 body = {}
@@ -447,10 +565,12 @@ class XConnector(Connector):
         state = XCursor.decode(cursor)
         self.policy.take_waited()  # waits before this fetch belong to no page of it
         user_id = self.resolve_user_id(source)
-        client = self._public_client(source)
+        api = self._public_client(source)
         for page, stream in self._pages(
+            api,
+            "user timeline",
             state.posts,
-            lambda s: client.get_users_tweets(
+            lambda s: api.client.get_users_tweets(
                 user_id,
                 since_id=s.since,
                 pagination_token=s.token,
@@ -462,7 +582,6 @@ class XConnector(Connector):
             ),
             what=f"X posts of source {source.id}",
             normalize=tweet_to_post,
-            server_filters_since=True,
             keep=lambda _: True,
         ):
             state = replace(state, posts=stream)
@@ -470,11 +589,13 @@ class XConnector(Connector):
         if not self._wants_dms(source):
             return
         assert source.token is not None
-        dm_client = self._client(source.token)
+        dm_api = self._client(source.token, f"user {source.id}")
         try:
             for page, stream in self._pages(
+                dm_api,
+                "dm events",
                 state.dms,
-                lambda s: dm_client.get_direct_message_events(
+                lambda s: dm_api.client.get_direct_message_events(
                     user_auth=False,
                     pagination_token=s.token,
                     max_results=self.settings.page_size,
@@ -486,7 +607,6 @@ class XConnector(Connector):
                 ),
                 what=f"X direct messages of source {source.id}",
                 normalize=dm_to_post,
-                server_filters_since=False,
                 keep=lambda item: str(item.get("sender_id")) == user_id,
             ):
                 state = replace(state, dms=stream)
@@ -507,24 +627,30 @@ class XConnector(Connector):
 
     def _pages(
         self,
+        api: _Api,
+        endpoint: str,
         stream: Stream,
         request: Callable[[Stream], Any],
         *,
         what: str,
         normalize: Callable[[Any, _Includes], FetchedPost | SkippedItem],
-        server_filters_since: bool,
         keep: Callable[[dict[str, Any]], bool],
     ) -> Iterator[tuple[FetchedPage, Stream]]:
         """Page one newest-first listing from ``stream``; yield each page and the stream after it.
 
         The caller builds the saved cursor from the stream; see the module docstring for why
-        ``since`` only moves when a pass ends.
+        ``since`` only moves when a pass ends, and for the misbehaviours survived here.
         """
         restarted = False
+        tokens = {stream.token} if stream.token else set()
+        newest_of: dict[str, int] = {}  # external id -> newest item id yielded (repeats, edits)
+        empty_pages = 0
         while True:
             current = stream
             try:
-                body = self._call(partial(request, current), what)
+                body = self._call(
+                    api, partial(request, current), what, endpoint=endpoint, listing=True
+                )
             except tweepy.BadRequest:
                 if current.token and not restarted:
                     # A stale pagination token: start the pass again from the newest post;
@@ -547,19 +673,29 @@ class XConnector(Connector):
             since = _id_int(current.since)
             ids = [i.get("id") for i in items if isinstance(i, dict)]
             reached_since = False
-            if not server_filters_since and since is not None:
+            if since is not None:
+                # X filters by since_id itself (posts); DMs have no such parameter; either
+                # way an item at or below ``since`` was stored by an earlier pass.
                 old = {i for i in ids if (_id_int(i) or 0) <= since}
                 reached_since = bool(old)
                 items = [i for i in items if not (isinstance(i, dict) and i.get("id") in old)]
-            top = current.top or meta.get("newest_id") or _newest(ids)
+            # The pass's top is the newest id its first page holds (not meta.newest_id, and
+            # not the page's first item: items can come out of order). A higher id on a later
+            # page is read again next pass rather than letting ``since`` jump over a gap.
+            top = current.top or _newest(ids)
             next_token = meta.get("next_token")
-            more = (
-                isinstance(next_token, str)
-                and next_token != current.token
-                and bool(ids)
-                and not reached_since
-            )
+            if not isinstance(next_token, str) or reached_since:
+                next_token = None
+            empty_pages = 0 if ids else empty_pages + 1
+            gap = None
+            if next_token and next_token in tokens:
+                gap = "X repeated a pagination token"
+            elif next_token and empty_pages >= MAX_EMPTY_PAGES:
+                gap = f"X sent {MAX_EMPTY_PAGES} empty pages in a row"
+            more = bool(next_token) and gap is None
             if more:
+                assert next_token is not None
+                tokens.add(next_token)
                 stream = Stream(since=current.since, top=top, token=next_token)
             else:
                 stream = Stream(since=_newest([top, current.since]))
@@ -570,11 +706,20 @@ class XConnector(Connector):
                 if isinstance(item, dict) and not keep(item):
                     continue
                 result = normalize(item, includes)
-                if isinstance(result, FetchedPost):
-                    posts.append(result)
-                else:
+                if isinstance(result, SkippedItem):
                     skipped.append(result)
-            if items or stream != current:
+                    continue
+                number = _id_int(item.get("id")) or 0
+                if newest_of.get(result.external_id, -1) >= number:
+                    continue  # already yielded by this pass, or an older version of it
+                newest_of[result.external_id] = number
+                posts.append(result)
+            if gap is not None:
+                log.warning("%s: %s; the pass ends here", what, gap)
+                skipped.append(
+                    SkippedItem(reason=f"{gap}: the pass ended early, older items may be missing")
+                )
+            if items or skipped or stream != current:
                 page = FetchedPage(
                     posts=posts,
                     cursor=None,
@@ -596,13 +741,15 @@ class XConnector(Connector):
         lookup = [i for i in ids if i not in present]
         if not lookup:
             return present
-        client = self._public_client(source)
+        api = self._public_client(source)
         for start in range(0, len(lookup), LOOKUP_BATCH):
             batch = lookup[start : start + LOOKUP_BATCH]
             try:
                 body = self._call(
-                    partial(client.get_tweets, ids=batch, tweet_fields=["id"]),
+                    api,
+                    partial(api.client.get_tweets, ids=batch, tweet_fields=["id"]),
                     f"X lookup for source {source.id}",
+                    endpoint="post lookup",
                 )
             except tweepy.HTTPException:
                 return None

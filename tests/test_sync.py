@@ -685,6 +685,7 @@ class FakeXTimeline:
         self.tokens: list[str | None] = []
         self.calls = 0
         self.fail_at: dict[int, tuple[int, dict[str, str], str]] = {}  # timeline call -> reply
+        self.headers: dict[str, str] = {}  # extra headers on every timeline page
         self.mock: Any = None  # the RequestsMock, for tests that fake more endpoints
 
     def add(self, n: int, text_: str, history: list[int] | None = None) -> None:
@@ -720,7 +721,7 @@ class FakeXTimeline:
         if offset + size < len(newest_first):
             meta["next_token"] = f"t{offset + size}"
         body = {"data": page, "meta": meta} if page else {"meta": meta}
-        return 200, {"content-type": "application/json"}, json.dumps(body)
+        return 200, {"content-type": "application/json", **self.headers}, json.dumps(body)
 
     def lookup(self, request: Any) -> tuple[int, dict[str, str], str]:
         import json
@@ -904,3 +905,57 @@ def test_when_x_source_has_only_a_handle_then_user_id_is_looked_up_once_and_save
     clock.now += timedelta(minutes=30)
     assert x_service(db, clock).run().sources[0].outcome == "ok"
     assert len(lookups) == 1
+
+
+def test_when_x_says_no_requests_remain_then_the_source_is_rescheduled_without_another_call(
+    db: Database, fake_x: tuple[FakeXTimeline, Clock]
+) -> None:
+    fake, clock = fake_x
+    sid = add_x_source(db)
+    for n in range(1000, 1250):
+        fake.add(n, f"tweet {n}")
+    reset = clock() + timedelta(minutes=12)
+    fake.headers = {
+        "x-rate-limit-remaining": "0",
+        "x-rate-limit-reset": str(int(reset.timestamp())),
+    }
+
+    limited = x_service(db, clock).run()
+
+    state = limited.sources[0]
+    assert (state.outcome, state.posts_new, state.next_sync_at) == ("rate_limited", 100, reset)
+    assert fake.calls == 1 and clock.slept == []
+    assert source_row(db, sid).next_sync_at == reset
+
+    clock.now = reset + timedelta(seconds=1)
+    fake.headers = {}
+    resumed = x_service(db, clock).run()
+    assert resumed.sources[0].outcome == "ok"
+    assert fake.tokens == [None, "t100", "t200"]
+    assert len(stored(db)) == 250
+
+
+def test_when_the_x_usage_cap_is_reached_then_the_run_fails_once_with_the_reason_recorded(
+    db: Database, fake_x: tuple[FakeXTimeline, Clock]
+) -> None:
+    fake, clock = fake_x
+    sid = add_x_source(db)
+    fake.add(1000, "t")
+    capped = {
+        "title": "UsageCapExceeded",
+        "detail": "Usage cap exceeded: Monthly product cap",
+        "type": "https://api.twitter.com/2/problems/usage-capped",
+        "period": "Monthly",
+        "scope": "Product",
+    }
+    reset = str(int((clock() + timedelta(seconds=20)).timestamp()))
+    fake.failures = [
+        (429, {"content-type": "application/json", "x-rate-limit-reset": reset}, json.dumps(capped))
+    ] * 10
+
+    summary = x_service(db, clock).run()
+
+    assert summary.sources[0].outcome == "failed"
+    assert fake.calls == 1 and clock.slept == []  # not waited for, not retried in a loop
+    assert "usage cap" in (runs(db, sid)[0].error or "")
+    assert source_row(db, sid).status == "active"  # tried again next cycle

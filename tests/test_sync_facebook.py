@@ -23,6 +23,7 @@ from tests.connectors.fake_apis import (
     FB_PAGE_TOKEN,
     FakeClock,
     FakeGraph,
+    Reply,
     settings_for_tests,
 )
 
@@ -133,3 +134,77 @@ def test_when_page_token_expired_then_source_needs_reauth(db: Database, graph: F
     assert next(s for s in summary.sources if s.source_id == page_id).outcome == "auth_expired"
     with db.session() as session:
         assert session.get(Source, page_id).status == "needs_reauth"  # type: ignore[union-attr]
+
+
+def _versions(db: Database, external_id: str) -> list[str]:
+    with db.session() as session:
+        post = session.scalars(select(Post).where(Post.external_id == external_id)).one()
+        return [v.text for v in sorted(post.versions, key=lambda v: v.version_no)]
+
+
+def test_when_a_post_is_edited_after_it_was_stored_then_the_next_pass_adds_a_version(
+    db: Database, graph: FakeGraph
+) -> None:
+    page_id, _ = _add_sources(db, graph)
+    posted = graph.post("Clinic closes at 5 today")
+    graph.clock.advance(1)
+    settings = settings_for_tests(facebook={"comment_lookback_hours": 72})
+
+    def run() -> None:
+        def factory(s: Settings) -> Connector:
+            return FacebookConnector(
+                s, rng=random.Random(1), sleep=graph.clock.sleep, now=graph.clock.now
+            )
+
+        SyncService(
+            db,
+            settings,
+            {"facebook": factory},
+            clock=graph.clock.now,
+            sleep=graph.clock.sleep,
+            instance="fb-test",
+            cipher=TokenCipher(KEY),
+        ).run(source_id=page_id)
+
+    run()
+    graph.clock.advance(1800)
+    edited = graph.clock.now().strftime("%Y-%m-%dT%H:%M:%S+0000")
+    graph.feeds[graph.page_id][0].update(message="Clinic closes at 6 today", updated_time=edited)
+    graph.clock.advance(1)
+    run()
+
+    assert _versions(db, posted) == ["Clinic closes at 5 today", "Clinic closes at 6 today"]
+    assert len(_stored(db)) == 1
+
+
+def test_when_a_page_fails_mid_pagination_then_the_run_is_recorded_and_the_rerun_completes(
+    db: Database, graph: FakeGraph
+) -> None:
+    page_id, _ = _add_sources(db, graph)
+    posted = [graph.post(f"update {n}") for n in range(25)]
+    graph.clock.advance(1)
+    service = _service(db, graph)
+    real_feed = graph._feed
+    calls: list[int] = []
+
+    def fail_after_first_page(path: str, node: str, params: dict[str, str]) -> Reply:
+        calls.append(1)
+        return real_feed(path, node, params) if len(calls) == 1 else graph.server_error()
+
+    graph._feed = fail_after_first_page  # type: ignore[method-assign]
+    first = service.run(source_id=page_id)
+
+    state = first.sources[0]
+    assert (state.outcome, state.posts_new) == ("failed", 10)
+    assert "code 2" in (state.error or "")
+    with db.session() as session:
+        source = session.get(Source, page_id)
+        assert source is not None and source.last_error and source.cursor
+        assert FB_PAGE_TOKEN not in source.cursor + source.last_error
+
+    graph._feed = real_feed  # type: ignore[method-assign]
+    second = _service(db, graph).run(source_id=page_id)
+
+    assert second.sources[0].outcome == "ok"
+    assert second.sources[0].posts_new == 15
+    assert sorted(_stored(db)) == sorted(posted)

@@ -121,6 +121,10 @@ class FakeX:
         self.extra_includes: dict[str, list[dict[str, Any]]] = {}
         self.failures = Failures()
         self.dm_forbidden = False
+        # What the listings' x-rate-limit-remaining header says (0: the window is used up),
+        # and in how many seconds their x-rate-limit-reset falls.
+        self.remaining = 1400
+        self.reset_in = 900
         self.listing_calls: list[dict[str, str]] = []
         self.requests: list[requests.PreparedRequest] = []
         self._next_id = 1_600_000_000_000_000_000
@@ -236,8 +240,8 @@ class FakeX:
             body,
             {
                 "x-rate-limit-limit": "1500",
-                "x-rate-limit-remaining": "1400",
-                "x-rate-limit-reset": str(int(self.clock.now().timestamp()) + 900),
+                "x-rate-limit-remaining": str(self.remaining),
+                "x-rate-limit-reset": str(int(self.clock.now().timestamp()) + self.reset_in),
             },
         )
 
@@ -328,7 +332,12 @@ class FakeGraph:
         self.feeds: dict[str, list[dict[str, Any]]] = {page_id: []}
         self.comments: dict[str, list[dict[str, Any]]] = {}
         self.refused: set[str] = set()
+        # Usage headers on every feed page (the real API sends x-app-usage with each answer).
+        self.usage_headers: dict[str, str] = {
+            "x-app-usage": json.dumps({"call_count": 3, "total_cputime": 1, "total_time": 2})
+        }
         self.failures = Failures()
+        self.comment_failures = Failures()  # the same, for comment listings
         self.listing_calls: list[dict[str, str]] = []
         self.requests: list[requests.PreparedRequest] = []
         self._serial = 10158400000000000
@@ -435,6 +444,9 @@ class FakeGraph:
                 )
             return self._feed(url.path, parts[1], params)
         if len(parts) == 3 and parts[2] == "comments":
+            scripted = self.comment_failures.take()
+            if scripted is not None:
+                return scripted
             return self._comments(url.path, parts[1], params)
         if len(parts) == 1 and "ids" in params:
             ids = params["ids"].split(",")
@@ -476,11 +488,7 @@ class FakeGraph:
                 }
             )
             body["paging"] = {"next": self._link(path, query)}
-        return json_reply(
-            200,
-            body,
-            {"x-app-usage": json.dumps({"call_count": 3, "total_cputime": 1, "total_time": 2})},
-        )
+        return json_reply(200, body, self.usage_headers)
 
     def _comments(self, path: str, post_id: str, params: dict[str, str]) -> Reply:
         items = self.comments.get(post_id, [])

@@ -15,19 +15,28 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlparse
 
 import pytest
+import requests
 import responses
 from fake_apis import (
     FB_APP_SECRET,
     FB_PAGE_TOKEN,
     FakeClock,
     FakeGraph,
+    Reply,
     json_reply,
     settings_for_tests,
 )
 
-from connectors.base import AuthExpired, ConfigurationError, NoApiAccess, RateLimited
+from connectors.base import (
+    AuthExpired,
+    ConfigurationError,
+    NoApiAccess,
+    RateLimited,
+    TransientError,
+)
 from connectors.facebook import FacebookConnector
 from monitor.config import ConnectorsSettings, FacebookSettings, Settings
 from monitor.domain import Channel, FetchedPage, SourceKind, SourceRef
@@ -260,7 +269,9 @@ def test_when_the_graph_api_says_retry_later_then_the_request_is_retried(
     assert len(clock.sleeps) == 1
 
 
-@pytest.mark.parametrize(("code", "subcode"), [(190, 463), (190, 460), (102, None)])
+@pytest.mark.parametrize(
+    ("code", "subcode"), [(190, 463), (190, 460), (190, 458), (190, 467), (102, None)]
+)
 def test_when_the_token_is_expired_or_revoked_then_auth_expired(
     fake: FakeGraph, clock: FakeClock, code: int, subcode: int | None
 ) -> None:
@@ -343,3 +354,271 @@ def test_when_the_page_has_no_token_then_configuration_error(
 ) -> None:
     with pytest.raises(ConfigurationError, match="set-token"):
         list(connector(clock).fetch(source(token=None), None))
+
+
+# -- misbehaviour ----------------------------------------------------------------------------
+
+
+def ids_of(pages: list[FetchedPage]) -> list[str]:
+    return [p.external_id for p in posts_of(pages)]
+
+
+def graph_error(status: int, code: int, message: str, **extra: Any) -> Reply:
+    error = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "Ab1"}
+    return json_reply(status, {"error": {**error, **extra}})
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        graph_error(400, 1, "An unknown error has occurred.", is_transient=True),
+        graph_error(400, 2, "Service temporarily unavailable", is_transient=True),
+        graph_error(400, 3000, "Please retry your request later.", is_transient=True),
+        (200, {"content-type": "application/json; charset=UTF-8"}, '{"data": [{"id": "1_'),
+        (200, {"content-type": "text/html"}, "<html><body>Sorry, something went wrong.</body>"),
+    ],
+    ids=["code 1", "code 2", "is_transient", "cut-off json", "html on 200"],
+)
+def test_when_the_graph_api_fails_transiently_with_any_status_then_it_is_retried(
+    fake: FakeGraph, clock: FakeClock, reply: Reply
+) -> None:
+    posted = fake.post()
+    fake.failures.queue.append(reply)
+
+    pages = list(connector(clock).fetch(source(), None))
+
+    assert ids_of(pages) == [posted]
+    assert len(clock.sleeps) == 1
+
+
+def test_when_a_rate_limit_is_flagged_transient_then_it_is_still_a_rate_limit(
+    fake: FakeGraph, clock: FakeClock
+) -> None:
+    fake.post()
+    fake.failures.queue.append(
+        graph_error(403, 4, "(#4) Application request limit reached", is_transient=True)
+    )
+
+    with pytest.raises(RateLimited):
+        list(connector(clock).fetch(source(), None))
+
+    assert len(fake.listing_calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "message"),
+    [
+        (403, 10, "(#10) This endpoint requires the 'pages_read_engagement' permission"),
+        (400, 200, "(#200) Permissions error"),
+        (400, 283, "(#283) Requires pages_read_user_content permission"),
+    ],
+)
+def test_when_a_permission_is_missing_then_no_api_access_after_one_call(
+    fake: FakeGraph, clock: FakeClock, status: int, code: int, message: str
+) -> None:
+    fake.post()
+    fake.failures.queue.append(graph_error(status, code, message))
+
+    with pytest.raises(NoApiAccess, match=f"code {code}"):
+        list(connector(clock).fetch(source(), None))
+
+    assert len(fake.listing_calls) == 1 and clock.sleeps == []
+
+
+def _buc(percent: int, regain_minutes: int) -> str:
+    entry = {
+        "type": "pages",
+        "call_count": percent,
+        "total_cputime": 10,
+        "total_time": 10,
+        "estimated_time_to_regain_access": regain_minutes,
+    }
+    return json.dumps({PAGE: [entry]})
+
+
+@pytest.mark.parametrize(
+    ("headers", "wait"),
+    [
+        ({"x-app-usage": json.dumps({"call_count": 100, "total_cputime": 5})}, timedelta(hours=1)),
+        ({"x-app-usage": json.dumps({"call_count": 9, "total_time": 97})}, timedelta(hours=1)),
+        ({"x-business-use-case-usage": _buc(96, 30)}, timedelta(minutes=30)),
+        ({"x-business-use-case-usage": _buc(12, 20)}, timedelta(minutes=20)),
+    ],
+    ids=["app calls 100", "app time 97", "page near limit", "page throttled"],
+)
+def test_when_usage_headers_near_the_limit_then_the_next_page_waits_and_nothing_is_lost(
+    fake: FakeGraph, clock: FakeClock, headers: dict[str, str], wait: timedelta
+) -> None:
+    posted = [fake.post() for _ in range(25)]
+    fake.usage_headers = headers
+    fetch = connector(clock).fetch(source(), None)
+    first = next(fetch)
+
+    with pytest.raises(RateLimited) as caught:
+        next(fetch)
+
+    assert caught.value.reset_at == clock.now() + wait
+    assert len(fake.listing_calls) == 1  # no call into the throttle
+    clock.advance(wait.total_seconds())
+    fake.usage_headers = {}
+    rest = list(connector(clock).fetch(source(), first.cursor))
+    fetched = ids_of([first, *rest])
+    assert sorted(fetched) == sorted(posted) and len(set(fetched)) == len(fetched)
+
+
+def test_when_usage_is_near_the_limit_briefly_then_the_next_page_waits_in_place(
+    fake: FakeGraph, clock: FakeClock
+) -> None:
+    posted = [fake.post() for _ in range(25)]
+    fake.usage_headers = {"x-business-use-case-usage": _buc(99, 1)}
+
+    pages = list(connector(clock).fetch(source(), None))
+
+    assert sorted(ids_of(pages)) == sorted(posted)
+    assert clock.sleeps == [61.0, 61.0]  # before pages 2 and 3
+
+
+def test_when_usage_is_near_the_limit_then_the_comments_of_the_page_in_hand_still_come(
+    fake: FakeGraph, clock: FakeClock
+) -> None:
+    post = fake.post("Open house")
+    reply = fake.comment(post, "See you there")
+    fake.usage_headers = {"x-app-usage": json.dumps({"call_count": 99})}
+
+    pages = list(connector(clock).fetch(source(), None))
+
+    assert ids_of(pages) == [post, reply]
+
+
+class Feed:
+    """Feed answers keyed by the ``after`` cursor asked for (None: the first page), each
+    linking the next with a ``paging.next`` URL that carries the token, like the real API."""
+
+    def __init__(self, rsps: responses.RequestsMock, pages: dict[str | None, Any]) -> None:
+        self.pages = pages
+        self.calls: list[dict[str, str]] = []
+        rsps.add_callback(
+            responses.GET, re.compile(rf"{GRAPH}/v21.0/{PAGE}/feed.*"), callback=self._answer
+        )
+
+    def _answer(self, request: requests.PreparedRequest) -> Reply:
+        query = dict(parse_qsl(urlparse(request.url or "").query))
+        self.calls.append(query)
+        posts, after = self.pages[query.get("after")]
+        body: dict[str, Any] = {"data": [feed_post(n) for n in posts]}
+        if after is not None:
+            link = {k: v for k, v in query.items() if k != "appsecret_proof"}
+            link.update(access_token=FB_PAGE_TOKEN, after=after)
+            body["paging"] = {
+                "cursors": {"before": "b", "after": after},
+                "next": f"{GRAPH}/v21.0/{PAGE}/feed?{urlencode(link)}",
+            }
+        return json_reply(200, body)
+
+
+def feed_post(n: int) -> dict[str, Any]:
+    stamp = (datetime(2026, 1, 5, tzinfo=UTC) - timedelta(hours=n)).strftime(
+        "%Y-%m-%dT%H:%M:%S+0000"
+    )
+    return {
+        "id": f"{PAGE}_{n}",
+        "message": f"post {n}",
+        "created_time": stamp,
+        "updated_time": stamp,
+        "comments": {"data": [], "summary": {"total_count": 0}},
+    }
+
+
+def test_when_a_feed_page_is_empty_but_links_a_next_one_then_paging_goes_on(
+    rsps: responses.RequestsMock, clock: FakeClock
+) -> None:
+    Feed(rsps, {None: ([1, 2], "A"), "A": ([], "B"), "B": ([3], None)})
+
+    pages = list(connector(clock).fetch(source(), None))
+
+    assert ids_of(pages) == [f"{PAGE}_{n}" for n in (1, 2, 3)]
+    assert "next" not in json.loads(pages[-1].cursor or "")
+
+
+def test_when_the_graph_api_repeats_a_paging_link_then_the_pass_ends_once_with_a_gap(
+    rsps: responses.RequestsMock, clock: FakeClock
+) -> None:
+    feed = Feed(rsps, {None: ([1, 2], "A"), "A": ([3, 4], "B"), "B": ([5], "A")})
+
+    pages = list(connector(clock).fetch(source(), None))
+
+    assert ids_of(pages) == [f"{PAGE}_{n}" for n in (1, 2, 3, 4, 5)]
+    assert len(feed.calls) == 3
+    [gap] = [s for p in pages for s in p.skipped]
+    assert "repeated a paging link" in gap.reason
+    assert json.loads(pages[-1].cursor or "") == {"v": 1, "since": int(clock.now().timestamp())}
+
+
+def test_when_a_post_repeats_on_a_later_page_then_it_and_its_comments_come_once(
+    fake: FakeGraph, clock: FakeClock
+) -> None:
+    older = [fake.post() for _ in range(10)]
+    commented = fake.post("Thanks all")
+    reply = fake.comment(commented, "You're welcome")
+    newer = [fake.post() for _ in range(9)]
+    real_feed = fake._feed
+
+    def repeat_first_post_of_page_one(path: str, node: str, params: dict[str, str]) -> Reply:
+        status, headers, body = real_feed(path, node, params)
+        data = json.loads(body)
+        if params.get("__paging_token"):  # page 2 starts with the last post of page 1
+            data["data"].insert(0, fake.feeds[PAGE][9])
+        return status, headers, json.dumps(data)
+
+    fake._feed = repeat_first_post_of_page_one  # type: ignore[method-assign]
+
+    pages = list(connector(clock).fetch(source(), None))
+
+    fetched = ids_of(pages)
+    assert sorted(fetched) == sorted([*older, commented, reply, *newer])
+    assert len(fetched) == len(set(fetched))
+    comment_calls = [r for r in fake.requests if "/comments" in (r.url or "")]
+    assert len(comment_calls) == 1
+
+
+def test_when_comments_fail_mid_pagination_then_the_page_is_not_saved_and_resume_loses_nothing(
+    fake: FakeGraph, clock: FakeClock
+) -> None:
+    older = [fake.post() for _ in range(5)]
+    commented = fake.post("Flu clinic moved to Friday")
+    reply = fake.comment(commented, "Which room?")
+    newer = [fake.post() for _ in range(14)]
+    fetch = connector(clock).fetch(source(), None)
+    first = next(fetch)
+    fake.comment_failures.queue.extend(fake.server_error() for _ in range(20))
+
+    with pytest.raises(TransientError):
+        next(fetch)
+
+    fake.comment_failures.queue.clear()
+    rest = list(connector(clock).fetch(source(), first.cursor))
+    fetched = ids_of([first, *rest])
+    assert sorted(fetched) == sorted([*older, commented, reply, *newer])
+    assert len(fetched) == len(set(fetched))
+
+
+def test_when_comment_paging_repeats_a_link_then_the_thread_ends_once_with_a_gap(
+    fake: FakeGraph, clock: FakeClock
+) -> None:
+    post = fake.post("Holiday hours")
+    first, second = (fake.comment(post, f"comment {n}") for n in range(2))
+    link = f"{GRAPH}/v21.0/{post}/comments?access_token={FB_PAGE_TOKEN}&after=QVFIUa"
+    for comment in (first, second):
+        item = next(c for c in fake.comments[post] if c["id"] == comment)
+        fake.comment_failures.queue.append(
+            json_reply(
+                200, {"data": [item], "paging": {"cursors": {"after": "QVFIUa"}, "next": link}}
+            )
+        )
+
+    pages = list(connector(clock).fetch(source(), None))
+
+    assert ids_of(pages) == [post, first, second]
+    [gap] = [s for p in pages for s in p.skipped]
+    assert "repeated a paging link" in gap.reason and gap.external_id == post
+    assert len([r for r in fake.requests if "/comments" in (r.url or "")]) == 2

@@ -9,16 +9,35 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlparse
 
 import pytest
+import requests
 import responses
-from fake_apis import X_APP_TOKEN, X_USER_TOKEN, FakeClock, FakeX, settings_for_tests
+from fake_apis import (
+    HTML_502,
+    X_APP_TOKEN,
+    X_USER_TOKEN,
+    FakeClock,
+    FakeX,
+    Reply,
+    json_reply,
+    settings_for_tests,
+)
 
-from connectors.base import ConfigurationError, RateLimited
+from connectors.base import (
+    AuthExpired,
+    ConfigurationError,
+    ConnectorError,
+    NoApiAccess,
+    RateLimited,
+    TransientError,
+)
 from connectors.x import XConnector, XCursor
 from monitor.config import ConnectorsSettings, Settings, XSettings
 from monitor.domain import Channel, ConsentScope, FetchedPage, SourceKind, SourceRef
@@ -352,3 +371,364 @@ def test_when_debug_logging_is_on_then_no_token_or_post_text_is_logged(
 
     assert X_APP_TOKEN not in caplog.text
     assert "room 4" not in caplog.text
+
+
+# -- misbehaviour, scripted at the wire ----------------------------------------------------
+
+
+class Timeline:
+    """Timeline answers keyed by the ``pagination_token`` asked for (None: the first page).
+
+    A list of answers is served in order, its last one repeating; every call's query is kept.
+    Keying by token lets a test build loops the way a misbehaving server would.
+    """
+
+    def __init__(self, rsps: responses.RequestsMock, pages: dict[str | None, Any]) -> None:
+        self.pages = {k: v if isinstance(v, list) else [v] for k, v in pages.items()}
+        self.calls: list[dict[str, str]] = []
+        rsps.add_callback(responses.GET, re.compile(re.escape(TIMELINE) + r".*"), self._answer)
+
+    def _answer(self, request: requests.PreparedRequest) -> Reply:
+        query = dict(parse_qsl(urlparse(request.url or "").query))
+        self.calls.append(query)
+        answers = self.pages[query.get("pagination_token")]
+        return answers.pop(0) if len(answers) > 1 else answers[0]
+
+
+def tweet(n: int) -> dict[str, Any]:
+    return {
+        "id": str(n),
+        "text": f"post {n}",
+        "author_id": "2244994945",
+        "created_at": "2026-01-05T09:00:00.000Z",
+        "edit_history_tweet_ids": [str(n)],
+    }
+
+
+def page(*ids: int, next_token: str | None = None, remaining: int = 1400) -> Reply:
+    """A 200 timeline page holding tweets ``ids`` in the order given, meta as X writes it."""
+    meta: dict[str, Any] = {"result_count": len(ids)}
+    if ids:
+        meta.update(newest_id=str(ids[0]), oldest_id=str(ids[-1]))
+    if next_token:
+        meta["next_token"] = next_token
+    body: dict[str, Any] = {"meta": meta}
+    if ids:
+        body["data"] = [tweet(n) for n in ids]
+    return json_reply(
+        200, body, {"x-rate-limit-remaining": str(remaining), "x-rate-limit-reset": "1767604500"}
+    )
+
+
+def ids_of(pages: list[FetchedPage]) -> list[str]:
+    return [p.external_id for p in posts_of(pages)]
+
+
+def problem(status: int, kind: str, title: str, detail: str) -> Reply:
+    return json_reply(
+        status,
+        {
+            "title": title,
+            "detail": detail,
+            "type": f"https://api.twitter.com/2/problems/{kind}",
+            "status": status,
+        },
+    )
+
+
+def errors_only(kind: str, title: str, detail: str) -> Reply:
+    return json_reply(
+        200,
+        {
+            "errors": [
+                {
+                    "value": "2244994945",
+                    "detail": detail,
+                    "title": title,
+                    "resource_type": "user",
+                    "parameter": "id",
+                    "resource_id": "2244994945",
+                    "type": f"https://api.twitter.com/2/problems/{kind}",
+                }
+            ]
+        },
+    )
+
+
+LEGACY_88 = {"errors": [{"code": 88, "message": "Rate limit exceeded"}]}
+UNAUTHORIZED = {"title": "Unauthorized", "type": "about:blank", "status": 401}
+
+REFUSALS: dict[str, tuple[Reply, type[ConnectorError]]] = {
+    "429 legacy code 88": (json_reply(429, LEGACY_88), RateLimited),
+    "420 enhance your calm": (json_reply(420, LEGACY_88), RateLimited),
+    "200 legacy code 88": (json_reply(200, LEGACY_88), RateLimited),
+    "401 flat": (json_reply(401, {**UNAUTHORIZED, "detail": "Unauthorized"}), AuthExpired),
+    "401 nested": (json_reply(401, {"errors": {**UNAUTHORIZED, "detail": "x"}}), AuthExpired),
+    "401 not json": ((401, {"content-type": "application/json"}, "[]"), AuthExpired),
+    "429 usage-capped": (
+        json_reply(
+            429,
+            {
+                "title": "UsageCapExceeded",
+                "detail": "Usage cap exceeded: Monthly product cap",
+                "type": "https://api.twitter.com/2/problems/usage-capped",
+                "period": "Monthly",
+                "scope": "Product",
+            },
+            {"x-rate-limit-remaining": "39999", "x-rate-limit-reset": "1767604500"},
+        ),
+        TransientError,
+    ),
+    "403 client-forbidden": (
+        problem(403, "client-forbidden", "Client Forbidden", "App not attached to a Project"),
+        NoApiAccess,
+    ),
+    "403 not-authorized-for-resource": (
+        problem(403, "not-authorized-for-resource", "Forbidden", "Not authorized"),
+        NoApiAccess,
+    ),
+    "200 only errors, protected account": (
+        errors_only(
+            "not-authorized-for-resource",
+            "Authorization Error",
+            "Sorry, you are not authorized to see the user with id: [2244994945].",
+        ),
+        NoApiAccess,
+    ),
+    "200 only errors, account gone": (
+        errors_only(
+            "resource-not-found",
+            "Not Found Error",
+            "Could not find user with id: [2244994945].",
+        ),
+        ConfigurationError,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSALS))
+def test_when_x_refuses_with_a_problem_body_then_the_matching_error_after_one_call(
+    rsps: responses.RequestsMock, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    monkeypatch.setenv("X_BEARER_TOKEN", X_APP_TOKEN)
+    reply, expected = REFUSALS[case]
+    timeline = Timeline(rsps, {None: reply})
+
+    with pytest.raises(ConnectorError) as caught:
+        list(connector(clock).fetch(source(), None))
+
+    assert type(caught.value) is expected
+    assert len(timeline.calls) == 1 and clock.sleeps == []  # no retry, no in-place wait
+    assert X_APP_TOKEN not in f"{caught.value!s} {caught.value!r}"
+    if expected is RateLimited:
+        assert isinstance(caught.value, RateLimited)
+        assert caught.value.reset_at > clock.now()
+
+
+def test_when_a_429_has_no_reset_header_then_it_waits_one_window_without_hammering(
+    rsps: responses.RequestsMock, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("X_BEARER_TOKEN", X_APP_TOKEN)
+    body = {"title": "Too Many Requests", "type": "about:blank", "status": 429}
+    timeline = Timeline(rsps, {None: json_reply(429, body)})
+
+    with pytest.raises(RateLimited) as caught:
+        list(connector(clock).fetch(source(), None))
+
+    assert caught.value.reset_at == clock.now() + timedelta(minutes=15)
+    assert len(timeline.calls) == 1
+
+
+def test_when_a_page_says_no_requests_remain_then_the_next_page_waits_for_the_reset(
+    fake: FakeX, clock: FakeClock
+) -> None:
+    ids = [fake.post() for _ in range(25)]
+    fake.remaining = 0
+    reset = int(clock.now().timestamp()) + fake.reset_in
+    fetch = connector(clock).fetch(source(), None)
+    first = next(fetch)
+
+    with pytest.raises(RateLimited) as caught:
+        next(fetch)
+
+    assert caught.value.reset_at.timestamp() == reset
+    assert len(fake.listing_calls) == 1  # the used-up window was not asked again
+    clock.advance(fake.reset_in + 1)
+    fake.remaining = 1400
+    rest = list(connector(clock).fetch(source(), first.cursor))
+    assert sorted(ids_of([first, *rest])) == sorted(ids)
+    assert len(ids_of([first, *rest])) == len(ids)
+
+
+def test_when_the_used_up_window_resets_soon_then_the_next_page_waits_in_place(
+    fake: FakeX, clock: FakeClock
+) -> None:
+    ids = [fake.post() for _ in range(25)]
+    fake.remaining, fake.reset_in = 0, 30
+
+    pages = list(connector(clock).fetch(source(), None))
+
+    assert sorted(ids_of(pages)) == sorted(ids)
+    assert clock.sleeps == [31.0, 31.0]  # before pages 2 and 3, never after the last
+    assert len(fake.listing_calls) == 3
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        json_reply(500, {"title": "Internal Server Error", "status": 500}),
+        HTML_502,
+        (504, {"content-type": "text/plain"}, "upstream request timeout"),
+        (503, {"content-type": "application/json"}, '"Service Unavailable"'),
+        (200, {"content-type": "text/html"}, "<html><body>Over capacity</body></html>"),
+    ],
+    ids=["500", "502 html", "504 text", "503 json string", "200 html"],
+)
+def test_when_x_answers_a_transient_failure_then_the_call_is_retried(
+    fake: FakeX, clock: FakeClock, reply: Reply
+) -> None:
+    ids = [fake.post() for _ in range(3)]
+    fake.failures.queue.append(reply)
+
+    pages = list(connector(clock).fetch(source(), None))
+
+    assert sorted(ids_of(pages)) == sorted(ids)
+    assert len(clock.sleeps) == 1
+
+
+def test_when_a_page_carries_errors_alongside_data_then_every_post_is_kept(
+    rsps: responses.RequestsMock, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("X_BEARER_TOKEN", X_APP_TOKEN)
+    body = json.loads(page(30, 29)[2])
+    body["errors"] = [
+        {
+            "value": "1500",
+            "detail": "Sorry, you are not authorized to see the Tweet with id: [1500].",
+            "title": "Authorization Error",
+            "resource_type": "tweet",
+            "parameter": "referenced_tweets.id",
+            "resource_id": "1500",
+            "type": "https://api.twitter.com/2/problems/not-authorized-for-resource",
+        }
+    ]
+    Timeline(rsps, {None: json_reply(200, body)})
+
+    pages = list(connector(clock).fetch(source(), None))
+
+    assert ids_of(pages) == ["30", "29"]
+    assert not any(page.skipped for page in pages)
+
+
+def test_when_a_page_mid_pass_carries_only_errors_then_nothing_is_lost_on_resume(
+    fake: FakeX, clock: FakeClock
+) -> None:
+    ids = [fake.post() for _ in range(25)]
+    fetch = connector(clock).fetch(source(), None)
+    first = next(fetch)
+    fake.failures.queue.extend(
+        errors_only("about:blank", "Service Unavailable", "try again") for _ in range(20)
+    )
+
+    with pytest.raises(TransientError):
+        next(fetch)
+
+    fake.failures.queue.clear()
+    rest = list(connector(clock).fetch(source(), first.cursor))
+    fetched = ids_of([first, *rest])
+    assert sorted(fetched) == sorted(ids) and len(set(fetched)) == len(fetched)
+
+
+def test_when_a_page_has_no_results_but_a_next_token_then_paging_goes_on(
+    rsps: responses.RequestsMock, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("X_BEARER_TOKEN", X_APP_TOKEN)
+    Timeline(
+        rsps,
+        {None: page(30, 29, next_token="A"), "A": page(next_token="B"), "B": page(28, 27)},
+    )
+
+    pages = list(connector(clock).fetch(source(), None))
+
+    assert ids_of(pages) == ["30", "29", "28", "27"]
+    assert json.loads(pages[-1].cursor or "") == {"v": 1, "posts": {"since": "30"}}
+
+
+def test_when_x_repeats_a_pagination_token_then_the_pass_ends_once_with_a_recorded_gap(
+    rsps: responses.RequestsMock, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("X_BEARER_TOKEN", X_APP_TOKEN)
+    timeline = Timeline(
+        rsps,
+        {
+            None: page(30, 29, next_token="A"),
+            "A": page(28, 27, next_token="B"),
+            "B": page(26, next_token="A"),
+        },
+    )
+
+    pages = list(connector(clock).fetch(source(), None))
+
+    assert ids_of(pages) == ["30", "29", "28", "27", "26"]
+    assert len(timeline.calls) == 3
+    [gap] = [s for p in pages for s in p.skipped]
+    assert "repeated a pagination token" in gap.reason
+    assert json.loads(pages[-1].cursor or "") == {"v": 1, "posts": {"since": "30"}}
+
+
+def test_when_a_post_repeats_on_a_later_page_then_it_is_yielded_once(
+    rsps: responses.RequestsMock, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("X_BEARER_TOKEN", X_APP_TOKEN)
+    Timeline(rsps, {None: page(30, 29, next_token="A"), "A": page(29, 28)})
+
+    pages = list(connector(clock).fetch(source(), None))
+
+    assert ids_of(pages) == ["30", "29", "28"]
+
+
+def test_when_posts_come_out_of_id_order_then_the_next_pass_starts_above_the_newest(
+    rsps: responses.RequestsMock, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("X_BEARER_TOKEN", X_APP_TOKEN)
+    timeline = Timeline(rsps, {None: [page(28, 30, 29), page()]})
+    pages = list(connector(clock).fetch(source(), None))
+
+    again = list(connector(clock).fetch(source(), pages[-1].cursor))
+
+    assert sorted(ids_of(pages)) == ["28", "29", "30"] and ids_of(again) == []
+    assert timeline.calls[1]["since_id"] == "30"
+
+
+def test_when_the_server_ignores_since_id_then_stored_posts_are_not_read_again(
+    rsps: responses.RequestsMock, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("X_BEARER_TOKEN", X_APP_TOKEN)
+    timeline = Timeline(
+        rsps,
+        {None: [page(30, 29, next_token="A"), page(31, 30, 29, next_token="A")], "A": page(28)},
+    )
+    first = list(connector(clock).fetch(source(), None))
+
+    again = list(connector(clock).fetch(source(), first[-1].cursor))
+
+    assert ids_of(first) == ["30", "29", "28"] and ids_of(again) == ["31"]
+    assert len(timeline.calls) == 3  # the second pass stopped at what was stored
+    assert json.loads(again[-1].cursor or "") == {"v": 1, "posts": {"since": "31"}}
+
+
+def test_when_an_edit_and_its_first_version_both_come_then_only_the_edit_is_yielded(
+    rsps: responses.RequestsMock, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("X_BEARER_TOKEN", X_APP_TOKEN)
+    body = json.loads(page(31, 30, next_token="A")[2])
+    body["data"][0].update(text="post 29, corrected", edit_history_tweet_ids=["29", "31"])
+    Timeline(rsps, {None: json_reply(200, body), "A": page(29, 28)})
+
+    posts = posts_of(list(connector(clock).fetch(source(), None)))
+
+    assert [(p.external_id, p.text) for p in posts] == [
+        ("29", "post 29, corrected"),
+        ("30", "post 30"),
+        ("28", "post 28"),
+    ]
