@@ -7,12 +7,19 @@ and learned rules; and the hand rules alone) through
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from monitor.policy.analyzer import PostAnalyzer
+from monitor.policy.learned import fingerprint
+from monitor.policy.policy import RULESET_VERSION, Policy
+from monitor.policy.scanner import Scanner
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "data" / "policy_corpus.jsonl"
@@ -57,3 +64,35 @@ def test_when_scores_fall_below_targets_then_failures_name_them() -> None:
     assert any(f.startswith("patient_privacy: precision") for f in failures)
     assert any(f.startswith("harmful_content: F1") for f in failures)
     assert len(failures) == 3
+
+
+# What the built-in policy flags on a sample of every labeled corpus (every 8th post, 1,638 in
+# all; pattern recognizers only, for speed), pinned to the policy version that flags it. A change
+# to the findings must come with a new RULESET_VERSION (or a retrained model, whose fingerprint
+# is part of the version): otherwise `scan` would keep the old findings as current.
+PINNED = {
+    "ruleset": "2026.11.2",
+    "model": "3bbb990d6ca52e9a",
+    "findings": "137de6961550606f",
+}
+
+
+def test_when_findings_change_then_the_policy_version_changes_with_them() -> None:
+    ev = _eval_module()
+    flagged = []
+    for corpus in sorted(CORPUS.parent.glob("policy_*.jsonl")):
+        settings = ev.policy_settings(corpus, None)
+        policy = Policy.from_settings(settings)
+        scanner = Scanner(policy, PostAnalyzer(settings, ner=False), workers=1)
+        posts = [post for post, _ in ev.read_corpus(corpus)][::8]
+        for post, findings in zip(posts, scanner.scan_many(posts), strict=True):
+            found = sorted([str(f.category), f.rule, str(f.severity), f.spans] for f in findings)
+            flagged.append([post.id, found])
+    digest = hashlib.sha256(json.dumps(flagged).encode()).hexdigest()[:16]
+    current = {"ruleset": RULESET_VERSION, "model": fingerprint(), "findings": digest}
+    if digest != PINNED["findings"]:
+        assert (current["ruleset"], current["model"]) != (PINNED["ruleset"], PINNED["model"]), (
+            "the findings on the labeled corpora changed under the same policy version: bump "
+            "RULESET_VERSION in monitor/policy/policy.py"
+        )
+    assert current == PINNED, f"record the new pin in PINNED: {current}"

@@ -281,6 +281,23 @@ def test_when_no_identifier_remains_then_learned_privacy_stays_silent() -> None:
         "the guy from the Shell station came in for his PSA results",
         "the old guy in 14 yanked his IV out again",
         "not saying who but a certain someone on the PTA failed her drug screen",
+        # a position on a team, a campus role, a following online
+        "iced the shortstop's elbow after practice, UCL looks sprained",
+        "Prof. Whitcombe was in again for his blood pressure check",
+        "the only goalie on the JV team is out with mono",
+        "the skincare YouTuber with like 200k followers came in for her acne consult",
+        "big thanks to #14 for staying calm while we set that wrist",
+        # a home without a house number, a family at a place, a nickname in quotes
+        "did the wound vac change at the blue house on Larch Rd, his heel is healing",
+        "the Okafors on Birchwood asked us to up grandma's oxygen",
+        "PT at the Maple Court apts, 3rd floor, hip still not weight bearing",
+        "Had 'Tiny' from the tire shop in for his gout again",
+        # a chair, a scanner, a colour, an age over 89, a photo with names readable
+        "chair 6 needs her premeds before the Remicade",
+        "[photo: the lab printer tray, patient names and DOBs on the labels] busy morning",
+        "the man in CT 2 asked for his results before the scan was even done",
+        "the lady in the green Subaru came back for her stitches",
+        "my sweetest patient is 96 and still drives herself to dialysis",
     ],
 )
 def test_when_patient_is_singled_out_without_an_identifier_then_learned_privacy_may_fire(
@@ -311,6 +328,17 @@ def test_when_practice_sets_a_learned_threshold_then_the_rule_fires_at_it() -> N
         "Flu cases are up this week, get your shot",
         "Long shift, a patient thanked me today and I cried in the car",
         "Our manager approved the new schedule",
+        "our #1 tip for flu season: wash your hands",
+        "looking for apartments near the hospital, any leads?",
+        "The only way to beat the flu is rest and fluids",
+        "[photo: sunset over the parking lot] long day",
+        "a patient in 2024 waited 40 minutes on average",
+        "the nurse is 95 percent sure the printer is broken",
+        # Tried and dropped: on fresh writers these opened the gate to more false alarms
+        # than patients ("the dude who...", "my 3pm...", "the bánh mì place on Bayou Rd").
+        "the guy who fixes our printers is a legend",
+        "my 3pm cancelled so I finally ate lunch",
+        "new taco place on Bayou Rd is elite",
     ],
 )
 def test_when_nobody_is_singled_out_then_learned_privacy_stays_silent(text: str) -> None:

@@ -25,8 +25,9 @@ from monitor.policy.vocab import VOCAB_VERSION, data_fingerprint
 
 Span = tuple[int, int]
 
-# Bump whenever a rule's logic changes what it flags: it changes every policy version.
-RULESET_VERSION = "2026.11.1"
+# Bump whenever a rule's logic changes what it flags: it changes every policy version, so `scan`
+# supersedes the old findings (tests/test_eval_corpus.py pins the dev corpus's findings to it).
+RULESET_VERSION = "2026.11.2"
 
 
 @dataclass(frozen=True, slots=True)

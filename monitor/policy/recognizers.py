@@ -375,8 +375,13 @@ class ChartPhotoRecognizer(DeclaredRecognizer):
             0.6,
         ),
     ]
+    # In brackets, a list of people's names or birth dates is a chart whatever it is written on
+    # ("[photo: the sign-in sheet, patient names visible]").
     _CHART_IN_BRACKETS: ClassVar[re.Pattern[str]] = re.compile(
-        rf"\b{_CHART_THING}\b", re.IGNORECASE
+        rf"\b(?:{_CHART_THING}|(?:patient|pt|client|resident)s?['’]?\s+(?:full\s+)?names?|"
+        r"names?\s+and\s+(?:dobs?|birth\s?dates?|addresses)|dobs?|birth\s?dates?|mrns?|"
+        r"accession|worklist|sign-?in\s+sheet)\b",
+        re.IGNORECASE,
     )
 
     ENTITY: ClassVar[str] = CHART_PHOTO
