@@ -23,7 +23,7 @@ from monitor.policy.features import FeatureExtractor
 from monitor.policy.learned import CategoryModel, LearnedModel, model_path, shipped_model
 from monitor.policy.nlp import recase_capitals
 from monitor.policy.policy import Policy
-from monitor.policy.rules.learned import LEARNED_RULES, LearnedPrivacy
+from monitor.policy.rules.learned import LEARNED_RULES, LearnedDisclosure, LearnedPrivacy
 from monitor.policy.train import (
     BLEND,
     THRESHOLDS,
@@ -309,6 +309,31 @@ def test_when_patient_is_singled_out_without_an_identifier_then_learned_privacy_
         PolicySettings(), model=LearnedModel(4, [], {"patient_privacy": always}, {})
     )
     assert rule.check(_post(text), Analysis())
+
+
+@pytest.mark.parametrize(
+    ("role", "bio", "fires"),
+    [
+        ("front_desk", "Front desk @ Sunrise Family Medicine", False),
+        ("marketing", "The official page of Sunrise Family Medicine", False),
+        ("nurse", "RN at Sunrise Family Medicine. Views my own, not medical advice.", False),
+        # a clinician still owes the disclaimer; an unnamed employer states no affiliation
+        ("nurse", "RN at Sunrise Family Medicine", True),
+        ("front_desk", "Opinions mine, not my employer's", True),
+    ],
+)
+def test_when_the_bio_names_the_practice_then_learned_disclosure_asks_only_what_is_owed(
+    role: str, bio: str, fires: bool
+) -> None:
+    # POLICY.md: the affiliation for everyone, the disclaimer for clinicians; the classifier
+    # reads words, not which of them the author owes.
+    always = CategoryModel(np.zeros(1 << 4, dtype=np.float32), 0.0, 0.0)
+    model = LearnedModel(4, [], {"missing_disclosure": always}, {})
+    rule = LearnedDisclosure(PolicySettings(practice_name="Sunrise Family Medicine"), model=model)
+    post = _post(
+        "Sunrise Family Medicine has the best docs in town!", author=Author("A", role, bio)
+    )
+    assert bool(rule.check(post, Analysis())) is fires
 
 
 def test_when_practice_sets_a_learned_threshold_then_the_rule_fires_at_it() -> None:

@@ -342,33 +342,14 @@ NEVER_CLASSIFIER_ALONE = frozenset({Category.CONFIDENTIAL_INFO.value})
 
 
 def runtime_veto(examples: Sequence[Example], category: str) -> np.ndarray:
-    """Where the learned rule stays silent whatever its classifier says: ``privacy.learned``
-    with nobody identifiable or on a show or episode named outright, ``advice.learned`` on a
-    mere redirect to care. Thresholds are chosen, and accuracy measured, on what the scanner
-    would actually report."""
-    if category == Category.PATIENT_PRIVACY.value:
-        from monitor.policy.rules.learned import LearnedPrivacy
+    """Where the learned rule stays silent whatever its classifier says (``vetoed`` of the
+    category's learned rule: nobody identifiable, a mere redirect to care, an author who
+    stated all the disclosure owed). Thresholds are chosen, and accuracy measured, on what
+    the scanner would actually report."""
+    from monitor.policy.rules.learned import LEARNED_RULES
 
-        return np.array(
-            [
-                LearnedPrivacy.speaks_of_fiction(ex.post)
-                or not LearnedPrivacy.identifiable(ex.post, ex.analysis)
-                for ex in examples
-            ],
-            dtype=bool,
-        )
-    if category == Category.MEDICAL_ADVICE.value:
-        from monitor.policy.rules.advice import DOSE, REDIRECT, SKIP_CARE
-        from monitor.policy.rules.common import spans_of
-
-        return np.array(
-            [
-                bool(spans_of(REDIRECT, t) and not spans_of(DOSE, t) and not spans_of(SKIP_CARE, t))
-                for t in (ex.post.text for ex in examples)
-            ],
-            dtype=bool,
-        )
-    return np.zeros(len(examples), dtype=bool)
+    rule = next(cls for cls in LEARNED_RULES if cls.category == category)
+    return np.array([rule.vetoed(ex.post, ex.analysis, ex.settings) for ex in examples], dtype=bool)
 
 
 def choose_decision(

@@ -15,6 +15,7 @@ whether or not NER ran.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import ClassVar
 
 from monitor.config import PolicySettings
@@ -22,21 +23,36 @@ from monitor.domain import Category, Finding, PostContext, Severity
 from monitor.policy.base import Analysis
 from monitor.policy.features import NER_TYPES, FeatureExtractor
 from monitor.policy.learned import LearnedModel, shipped_model
+from monitor.policy.rules.advice import DOSE, REDIRECT, SKIP_CARE
 from monitor.policy.rules.common import (
     FICTION,
     RELATION,
     PolicyRule,
     Span,
     addressee_spans,
+    is_clinician,
     is_reply,
     singles_out,
     spans_of,
 )
+from monitor.policy.rules.disclosure import NOT_ADVICE, OWN_OPINIONS, UndisclosedAffiliation
 from monitor.policy.vocab import vocabulary
 
 RULE_HITS = "rule_hits"  # extras key: set of hand-rule ids that fired
 RULE_SPANS = "rule_spans"  # extras key: category -> spans of hand-rule findings
 _VECTOR = "learned_vector"  # extras key: the post's feature vector, shared by the categories
+
+
+def _practice_names(settings: PolicySettings) -> UndisclosedAffiliation:
+    """The practice-name finder of ``settings`` (its patterns compiled once per practice)."""
+    names = (settings.practice_name, *settings.practice_aliases)
+    return _practice_names_of(names)
+
+
+@lru_cache(maxsize=16)
+def _practice_names_of(names: tuple[str, ...]) -> UndisclosedAffiliation:
+    settings = PolicySettings(practice_name=names[0], practice_aliases=list(names[1:]))
+    return UndisclosedAffiliation(settings)
 
 
 class LearnedRule(PolicyRule):
@@ -82,9 +98,17 @@ class LearnedRule(PolicyRule):
         """How the model decides this category: "or", "clf" or "rules" (``LearnedModel.modes``)."""
         return self.model.modes.get(str(self.category), "or")
 
+    @classmethod
+    def vetoed(cls, post: PostContext, analysis: Analysis, settings: PolicySettings) -> bool:
+        """Whether the policy rules the category out whatever the classifier says (training
+        chooses thresholds on what is left, ``train.runtime_veto``)."""
+        return False
+
     def check(self, post: PostContext, analysis: Analysis) -> list[Finding]:
         model = self.model.categories.get(str(self.category))
         if model is None or self.mode == "rules":
+            return []
+        if self.vetoed(post, analysis, self.settings):
             return []
         if self.probability(post, analysis) < self.threshold:
             return []
@@ -130,10 +154,9 @@ class LearnedPrivacy(LearnedRule):
             for e in analysis.entities
         )
 
-    def check(self, post: PostContext, analysis: Analysis) -> list[Finding]:
-        if self.speaks_of_fiction(post) or not self.identifiable(post, analysis):
-            return []
-        return super().check(post, analysis)
+    @classmethod
+    def vetoed(cls, post: PostContext, analysis: Analysis, settings: PolicySettings) -> bool:
+        return cls.speaks_of_fiction(post) or not cls.identifiable(post, analysis)
 
     @staticmethod
     def speaks_of_fiction(post: PostContext) -> bool:
@@ -165,6 +188,19 @@ class LearnedDisclosure(LearnedRule):
         " disclosure"
     )
 
+    @classmethod
+    def vetoed(cls, post: PostContext, analysis: Analysis, settings: PolicySettings) -> bool:
+        # POLICY.md: the disclosure owed is the affiliation, and a clinician's disclaimer too.
+        # A bio that names the practice states the affiliation beyond doubt (the looser cues,
+        # "at <Name> Center" in a post, also match a mere mention): an author whose bio does,
+        # and who owes no disclaimer or has one, is never missing the disclosure.
+        bio = post.author.bio
+        if not _practice_names(settings).practice_spans(bio):
+            return False
+        return not is_clinician(post.author) or bool(
+            NOT_ADVICE.search(bio) and OWN_OPINIONS.search(bio)
+        )
+
 
 class LearnedHarmful(LearnedRule):
     id: ClassVar[str] = "harmful.learned"
@@ -184,16 +220,15 @@ class LearnedAdvice(LearnedRule):
         "Classifier: likely gives individualized medical advice to a specific person"
     )
 
-    def check(self, post: PostContext, analysis: Analysis) -> list[Finding]:
+    @classmethod
+    def vetoed(cls, post: PostContext, analysis: Analysis, settings: PolicySettings) -> bool:
         # POLICY.md: pointing someone to a visit or the ER is the right answer. A post that
         # redirects to care and gives no dose and no skip-care instruction is never advice,
         # whatever its words have in common with advice.
-        from monitor.policy.rules.advice import DOSE, REDIRECT, SKIP_CARE
-
         text = post.text
-        if spans_of(REDIRECT, text) and not spans_of(DOSE, text) and not spans_of(SKIP_CARE, text):
-            return []
-        return super().check(post, analysis)
+        return bool(
+            spans_of(REDIRECT, text) and not spans_of(DOSE, text) and not spans_of(SKIP_CARE, text)
+        )
 
 
 LEARNED_RULES: list[type[LearnedRule]] = [
