@@ -37,8 +37,8 @@ def graph(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGraph]:
         yield FakeGraph(rsps, clock=FakeClock())
 
 
-def _service(db: Database, graph: FakeGraph) -> SyncService:
-    settings: Settings = settings_for_tests()
+def _service(db: Database, graph: FakeGraph, settings: Settings | None = None) -> SyncService:
+    settings = settings or settings_for_tests()
 
     def factory(s: Settings) -> Connector:
         return FacebookConnector(
@@ -151,20 +151,7 @@ def test_when_a_post_is_edited_after_it_was_stored_then_the_next_pass_adds_a_ver
     settings = settings_for_tests(facebook={"comment_lookback_hours": 72})
 
     def run() -> None:
-        def factory(s: Settings) -> Connector:
-            return FacebookConnector(
-                s, rng=random.Random(1), sleep=graph.clock.sleep, now=graph.clock.now
-            )
-
-        SyncService(
-            db,
-            settings,
-            {"facebook": factory},
-            clock=graph.clock.now,
-            sleep=graph.clock.sleep,
-            instance="fb-test",
-            cipher=TokenCipher(KEY),
-        ).run(source_id=page_id)
+        _service(db, graph, settings).run(source_id=page_id)
 
     run()
     graph.clock.advance(1800)
