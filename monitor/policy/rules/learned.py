@@ -43,16 +43,22 @@ RULE_SPANS = "rule_spans"  # extras key: category -> spans of hand-rule findings
 _VECTOR = "learned_vector"  # extras key: the post's feature vector, shared by the categories
 
 
-def _practice_names(settings: PolicySettings) -> UndisclosedAffiliation:
-    """The practice-name finder of ``settings`` (its patterns compiled once per practice)."""
-    names = (settings.practice_name, *settings.practice_aliases)
-    return _practice_names_of(names)
+def _bio_names_practice(settings: PolicySettings, bio: str) -> bool:
+    """Whether ``bio`` names the practice (misspelt too), remembered per practice and bio:
+    authors post again and again, and the misspelling search costs about 50 µs a bio."""
+    return _names_practice((settings.practice_name, *settings.practice_aliases), bio)
 
 
 @lru_cache(maxsize=16)
-def _practice_names_of(names: tuple[str, ...]) -> UndisclosedAffiliation:
-    settings = PolicySettings(practice_name=names[0], practice_aliases=list(names[1:]))
-    return UndisclosedAffiliation(settings)
+def _practice_names(names: tuple[str, ...]) -> UndisclosedAffiliation:
+    return UndisclosedAffiliation(
+        PolicySettings(practice_name=names[0], practice_aliases=list(names[1:]))
+    )
+
+
+@lru_cache(maxsize=1024)
+def _names_practice(names: tuple[str, ...], bio: str) -> bool:
+    return bool(_practice_names(names).practice_spans(bio))
 
 
 class LearnedRule(PolicyRule):
@@ -195,7 +201,7 @@ class LearnedDisclosure(LearnedRule):
         # "at <Name> Center" in a post, also match a mere mention): an author whose bio does,
         # and who owes no disclaimer or has one, is never missing the disclosure.
         bio = post.author.bio
-        if not _practice_names(settings).practice_spans(bio):
+        if not _bio_names_practice(settings, bio):
             return False
         return not is_clinician(post.author) or bool(
             NOT_ADVICE.search(bio) and OWN_OPINIONS.search(bio)
