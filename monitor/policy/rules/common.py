@@ -295,6 +295,10 @@ _PEOPLE = (
     r"grandma|grandpa|teen|pt|patient|trucker|hairdresser|farmer|mechanic|waitress|waiter|"
     r"teller|nurse|one"
 )
+_OVER_89 = (
+    r"(?:is|was|turned|turns|just\s+turned)\s+(?:9\d|1[01]\d)\b"
+    r"(?!\s*(?:%|percent|degrees|°|lbs?|pounds|min|kg|mg))"
+)
 SINGLED_OUT = re.compile(
     r"(?i)(?:\b(?:"
     rf"(?:the|our|my|your)\s+(?:[\w'’&-]+\s+){{0,3}}?(?:{_ROLE})s?"
@@ -316,22 +320,23 @@ SINGLED_OUT = re.compile(
     r"not\s+(?:saying|gonna\s+say|going\s+to\s+say|naming)\s+(?:who|names)|"
     r"a\s+certain\s+(?:someone|somebody|\w+)|"
     r"(?:y['’]?all|you\s+all|u\s+all|everyone|we\s+all)\s+know\s+wh(?:o|at)"
-    # "the guy from the Shell station", "the lady who comes in every tuesday"
+    # "the guy from the Shell station"
     rf"|(?:{_PEOPLE}|{_ROLE}|(?-i:[A-Z][a-z]+))\s+(?:from|at)\s+(?:the\s+)?(?:[\w'’&-]+\s+){{0,2}}?"
     r"(?:(?-i:[A-Z])\w*|co-?op|station|store|shop|plant|mill|bank|church|salon|diner|bar|pier|"
     r"gym|pharmacy|clinic\s+next\s+door|next\s+door|drive\s+thru|market|farm|school)"
-    rf"|(?:{_PEOPLE})\s+who\s+(?:comes|came|got|brings|brought|always|lives|works|owns|runs|"
-    r"drives|sings|coaches|teaches|was\s+on|was\s+in\s+the\s+news)"
+    # A person word, then what singles them out (one branch, so the words are tried once):
+    # "the lady who comes in every tuesday"; "the old guy in 14", "the twins in 4A and 4B",
+    # "the lady in MRI 1" (a bed, a bay or a scanner by its number alone); "the woman in the
+    # red Tahoe" (a colour makes anything a description of one person); "my favorite patient
+    # is 97" (an age over 89, an identifier in HIPAA's Safe Harbor list)
+    rf"|(?:{_PEOPLE})\s+(?:who\s+(?:comes|came|got|brings|brought|always|lives|works|owns|"
+    r"runs|drives|sings|coaches|teaches|was\s+on|was\s+in\s+the\s+news)"
+    r"|in\s+(?:[A-Za-z]{2,10}\s?)?\d{1,3}[A-Z]?\b"
+    r"|(?:in|with|w/)\s+(?:the|a|an|that|his|her)\s+(?:red|blue|black|white|silver|green|"
+    r"yellow|pink|purple|orange|gr[ae]y|gold|neon|bright)\s+\w+"
+    rf"|{_OVER_89})"
+    rf"|(?:she|he|client|resident)\s+{_OVER_89}"
     rf"|(?:a|an)\s+local\s+(?:\w+\s+)?(?:{_ROLE}|{_PEOPLE})|(?:police|fire)\s+chief"
-    # "the old guy in 14", "the twins in 4A and 4B", "the lady in MRI 1": a bed, a bay or a
-    # scanner by its number alone
-    rf"|(?:{_PEOPLE})\s+in\s+(?:[A-Za-z]{{2,10}}\s?)?\d{{1,3}}[A-Z]?\b"
-    # "the woman in the red Tahoe": a colour makes anything a description of one person
-    rf"|(?:{_PEOPLE})\s+(?:in|with|w/)\s+(?:the|a|an|that|his|her)\s+(?:red|blue|black|white|"
-    r"silver|green|yellow|pink|purple|orange|gr[ae]y|gold|neon|bright)\s+\w+"
-    # an age over 89, an identifier in HIPAA's Safe Harbor list: "my favorite patient is 97"
-    rf"|(?:{_PEOPLE}|she|he|client|resident)\s+(?:is|was|turned|turns|just\s+turned)\s+"
-    r"(?:9\d|1[01]\d)\b(?!\s*(?:%|percent|degrees|°|lbs?|pounds|min|kg|mg))"
     r"|name\s+(?:is\s+(?:literally\s+)?(?-i:[A-Z])\w*|on\s+the\s+(?:tube|band|label|chart|"
     r"bottle|screen|board|film|sticker|wristband|bracelet))"
     # the only one of a kind: "the only diver on our women's team"
